@@ -1,0 +1,203 @@
+/**
+ * Every failure sidecar reports is an instance of one class below, each with a stable `code`
+ * that scripts and `switch` statements can rely on across versions.
+ *
+ * @example
+ * ```ts
+ * try { await app.connect('billing', { timeout: 2000 }); }
+ * catch (err) {
+ *   if (err instanceof PeerNotFoundError) console.log('nobody called billing is up');
+ *   else if (isSidecarError(err) && err.retryable) setTimeout(retry, 1000);
+ * }
+ * ```
+ */
+export abstract class SidecarError extends Error {
+  /** Stable machine-readable code, e.g. `SIDECAR_ERR_PEER_NOT_FOUND`. */
+  abstract readonly code: string;
+  /** True when the same call may succeed if tried again later. */
+  readonly retryable: boolean = false;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** True for any error raised by sidecar or one of its plugins. */
+export function isSidecarError(err: unknown): err is SidecarError {
+  return err instanceof SidecarError;
+}
+
+/** A peer name or pattern breaks the naming rules (see `validateName`). */
+export class InvalidNameError extends SidecarError {
+  readonly code = 'SIDECAR_ERR_INVALID_NAME';
+  constructor(
+    readonly input: unknown,
+    reason: string,
+  ) {
+    super(`invalid peer name ${JSON.stringify(input)}: ${reason}`);
+  }
+}
+
+/** The configuration passed to createSidecar (or an environment variable) cannot be used. */
+export class InvalidConfigError extends SidecarError {
+  readonly code = 'SIDECAR_ERR_INVALID_CONFIG';
+}
+
+/** A built-in plugin was asked for by name but its package is not installed. */
+export class PluginNotInstalledError extends SidecarError {
+  readonly code = 'SIDECAR_ERR_PLUGIN_NOT_INSTALLED';
+  constructor(
+    readonly packageName: string,
+    cause?: unknown,
+  ) {
+    super(`the plugin package ${packageName} is not installed; install it with: pnpm add ${packageName}`, {
+      cause,
+    });
+  }
+}
+
+/** No live instance of the name appeared in the registry within the lookup timeout. */
+export class PeerNotFoundError extends SidecarError {
+  readonly code = 'SIDECAR_ERR_PEER_NOT_FOUND';
+  override readonly retryable = true;
+  constructor(
+    readonly peerName: string,
+    waitedMs: number,
+  ) {
+    super(
+      `no live peer named "${peerName}" in the registry (waited ${waitedMs} ms); start it, or check both sides use the same registry and namespace`,
+    );
+  }
+}
+
+/** Instances of the name exist, but every dial (or hello) to them failed. */
+export class PeerUnreachableError extends SidecarError {
+  readonly code = 'SIDECAR_ERR_PEER_UNREACHABLE';
+  override readonly retryable = true;
+  constructor(
+    readonly peerName: string,
+    readonly attempts: readonly Error[],
+  ) {
+    super(
+      `could not reach any instance of "${peerName}" (${attempts.length} tried): ${attempts.map((e) => e.message).join('; ')}`,
+      { cause: attempts[attempts.length - 1] },
+    );
+  }
+}
+
+/** A transport could not open a connection to an endpoint (refused, unreachable, handshake failed). */
+export class DialError extends SidecarError {
+  readonly code = 'SIDECAR_ERR_DIAL_FAILED';
+  override readonly retryable = true;
+}
+
+/** The peer advertises no transport this side speaks (or policy forbids the ones it offers). */
+export class NoCommonTransportError extends SidecarError {
+  readonly code = 'SIDECAR_ERR_NO_COMMON_TRANSPORT';
+  constructor(
+    readonly peerName: string,
+    readonly offered: readonly string[],
+    readonly spoken: readonly string[],
+  ) {
+    super(
+      `peer "${peerName}" offers [${offered.join(', ')}] but this side speaks [${spoken.join(', ')}]; add a common transport to both sides`,
+    );
+  }
+}
+
+/** The far side answered the hello with a refusal (wrong app at that address, wrong namespace, ...). */
+export class HelloRefusedError extends SidecarError {
+  readonly code = 'SIDECAR_ERR_HELLO_REFUSED';
+  override readonly retryable = true;
+  constructor(
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Bytes on a connection that do not follow the protocol (garbage, a scanner, HTTP, a bad frame). */
+export class ProtocolError extends SidecarError {
+  readonly code = 'SIDECAR_ERR_PROTOCOL';
+}
+
+/** A frame announced a length over the configured maximum. */
+export class FrameTooLargeError extends SidecarError {
+  readonly code = 'SIDECAR_ERR_FRAME_TOO_LARGE';
+  constructor(
+    readonly size: number,
+    readonly max: number,
+  ) {
+    super(`frame of ${size} bytes exceeds the maximum of ${max} bytes`);
+  }
+}
+
+/** An operation did not finish within its time limit. */
+export class TimeoutError extends SidecarError {
+  readonly code = 'SIDECAR_ERR_TIMEOUT';
+  override readonly retryable = true;
+}
+
+/** An operation was cancelled through its AbortSignal. */
+export class AbortError extends SidecarError {
+  readonly code = 'SIDECAR_ERR_ABORTED';
+  constructor(reason?: unknown) {
+    super('the operation was aborted', { cause: reason });
+  }
+}
+
+/** The sidecar is not started (call `start()` first) or is stopping. */
+export class NotStartedError extends SidecarError {
+  readonly code = 'SIDECAR_ERR_NOT_STARTED';
+}
+
+/** The registry could not be reached or answered with an error. */
+export class RegistryUnavailableError extends SidecarError {
+  readonly code = 'SIDECAR_ERR_REGISTRY_UNAVAILABLE';
+  override readonly retryable = true;
+}
+
+/** A registry record failed validation (it is skipped, and reported as a warning). */
+export class InvalidRecordError extends SidecarError {
+  readonly code = 'SIDECAR_ERR_INVALID_RECORD';
+}
+
+/** A heartbeat found its record gone from the registry (it is registered again). */
+export class RecordNotFoundError extends SidecarError {
+  readonly code = 'SIDECAR_ERR_RECORD_NOT_FOUND';
+  override readonly retryable = true;
+}
+
+/** The connection closed before the operation finished. */
+export class ConnectionClosedError extends SidecarError {
+  readonly code = 'SIDECAR_ERR_CONNECTION_CLOSED';
+  override readonly retryable = true;
+}
+
+/** An unexpected failure inside sidecar or a plugin (a bug: please report it). */
+export class InternalError extends SidecarError {
+  readonly code = 'SIDECAR_ERR_INTERNAL';
+}
+
+/** Every error code sidecar core defines. */
+export type SidecarErrorCode =
+  | InvalidNameError['code']
+  | InvalidConfigError['code']
+  | PluginNotInstalledError['code']
+  | PeerNotFoundError['code']
+  | PeerUnreachableError['code']
+  | DialError['code']
+  | NoCommonTransportError['code']
+  | HelloRefusedError['code']
+  | ProtocolError['code']
+  | FrameTooLargeError['code']
+  | TimeoutError['code']
+  | AbortError['code']
+  | NotStartedError['code']
+  | RegistryUnavailableError['code']
+  | InvalidRecordError['code']
+  | RecordNotFoundError['code']
+  | ConnectionClosedError['code']
+  | InternalError['code'];

@@ -1,0 +1,114 @@
+import { InvalidRecordError } from './errors.js';
+import { validateName } from './names.js';
+
+/** One address a peer listens on, for one transport. */
+export interface Endpoint {
+  /** Transport name, e.g. `'tcp'` or `'tls'`. */
+  transport: string;
+  host: string;
+  port: number;
+}
+
+/** A JSON value, as stored in free-form metadata. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/**
+ * What a registry stores for one running instance of a named peer.
+ * Many instances may share one name; `instanceId` tells them apart.
+ */
+export interface InstanceRecord {
+  /** The peer name others use to reach it. */
+  name: string;
+  /** Random id of this running instance (unique per process start). */
+  instanceId: string;
+  /** Registry namespace; peers only see peers of their own namespace. */
+  namespace: string;
+  /** One endpoint per transport the instance listens on, in its own preference order. */
+  endpoints: Endpoint[];
+  /** Methods the instance provides (published by RPC wrappers, for discovery). */
+  methods: string[];
+  /** Free-form JSON metadata supplied by the user. */
+  metadata: { [key: string]: JsonValue };
+  /** When the instance first registered (ms since epoch). */
+  registeredAt: number;
+  /** When the record expires unless renewed (ms since epoch). Set by the registry. */
+  expiresAt: number;
+}
+
+/** The identity of a peer, as seen in events and on incoming streams. */
+export interface PeerInfo {
+  name: string;
+  instanceId: string;
+  namespace: string;
+  /** Present when known from the registry (events, outgoing streams). */
+  record?: InstanceRecord;
+}
+
+/** Picks the identity fields of a record. */
+export function peerInfoOf(record: InstanceRecord): PeerInfo {
+  return { name: record.name, instanceId: record.instanceId, namespace: record.namespace, record };
+}
+
+const MAX_PORT = 65535;
+
+function fail(field: string, why: string): never {
+  throw new InvalidRecordError(`invalid registry record: ${field} ${why}`);
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function parseEndpoint(v: unknown, i: number): Endpoint {
+  if (!isObject(v)) fail(`endpoints[${i}]`, 'is not an object');
+  const { transport, host, port } = v;
+  if (typeof transport !== 'string' || !/^[a-z][a-z0-9+.-]{0,31}$/.test(transport)) {
+    fail(`endpoints[${i}].transport`, 'is not a transport name');
+  }
+  if (typeof host !== 'string' || host.length === 0 || host.length > 255) {
+    fail(`endpoints[${i}].host`, 'is not a host');
+  }
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > MAX_PORT) {
+    fail(`endpoints[${i}].port`, `is not a port number (1-${MAX_PORT})`);
+  }
+  return { transport, host, port };
+}
+
+function parseTime(v: unknown, field: string): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) fail(field, 'is not a timestamp');
+  return v;
+}
+
+/**
+ * Checks that an untrusted value (a row, a JSON document) is a complete instance record and
+ * returns a clean copy. Throws InvalidRecordError naming the first bad field. Registries call
+ * it on everything they read, so a malformed row is skipped instead of crashing a lookup.
+ */
+export function parseRecord(value: unknown): InstanceRecord {
+  if (!isObject(value)) fail('record', 'is not an object');
+  const { name, instanceId, namespace, endpoints, methods, metadata, registeredAt, expiresAt } = value;
+  try {
+    validateName(name);
+  } catch (err) {
+    fail('name', `is invalid (${(err as Error).message})`);
+  }
+  if (typeof instanceId !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(instanceId)) {
+    fail('instanceId', 'is not an id');
+  }
+  if (typeof namespace !== 'string' || namespace.length > 255) fail('namespace', 'is not a string');
+  if (!Array.isArray(endpoints)) fail('endpoints', 'is not an array');
+  if (!Array.isArray(methods) || !methods.every((m) => typeof m === 'string')) {
+    fail('methods', 'is not an array of strings');
+  }
+  if (metadata !== undefined && !isObject(metadata)) fail('metadata', 'is not an object');
+  return {
+    name: name as string,
+    instanceId,
+    namespace,
+    endpoints: endpoints.map(parseEndpoint),
+    methods: [...methods],
+    metadata: (metadata ?? {}) as InstanceRecord['metadata'],
+    registeredAt: parseTime(registeredAt, 'registeredAt'),
+    expiresAt: parseTime(expiresAt, 'expiresAt'),
+  };
+}

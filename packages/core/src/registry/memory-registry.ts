@@ -1,0 +1,145 @@
+import { EventEmitter } from 'node:events';
+import type { RegistryPlugin } from '../contracts/plugin.js';
+import type { InstanceRecord } from '../records.js';
+import { provide, REGISTRY } from '../tokens.js';
+import { BaseRegistry, type BaseRegistryOptions, type RegistryChange } from './base-registry.js';
+
+/** One in-process store: every MemoryRegistry created with the same `store` name shares it. */
+class MemoryStore extends EventEmitter<{ change: [change: string] }> {
+  /** instanceId -> serialized record (serialized so readers never share objects with writers). */
+  readonly rows = new Map<string, string>();
+
+  announce(change: RegistryChange): void {
+    const text = JSON.stringify(change);
+    // Deliver asynchronously, as a network registry would.
+    queueMicrotask(() => this.emit('change', text));
+  }
+}
+
+const stores = new Map<string, MemoryStore>();
+
+/** Options of the in-memory registry. */
+export interface MemoryRegistryOptions extends BaseRegistryOptions {
+  /** Name of the shared in-process store; registries with the same store see each other. @default 'default' */
+  store?: string;
+}
+
+/**
+ * A registry that lives in this process's memory, for apps' own tests: every sidecar in the same
+ * process that uses `registry: 'memory'` (same store name) sees the others. Nothing is persisted.
+ *
+ * @example
+ * ```ts
+ * const a = createSidecar({ name: 'a', registry: 'memory', transports: ['memory'] });
+ * ```
+ */
+export class MemoryRegistry extends BaseRegistry {
+  readonly reach = 'machine' as const;
+  readonly #store: MemoryStore;
+  #listener: ((text: string) => void) | undefined;
+
+  constructor(options: MemoryRegistryOptions = {}) {
+    super(options);
+    const key = options.store ?? 'default';
+    let store = stores.get(key);
+    if (!store) {
+      store = new MemoryStore();
+      store.setMaxListeners(0);
+      stores.set(key, store);
+    }
+    this.#store = store;
+  }
+
+  /** Writes a raw value as if it were a stored record (for tests of malformed records). */
+  injectRaw(key: string, value: unknown): void {
+    this.#store.rows.set(key, JSON.stringify(value));
+  }
+
+  protected async connect(): Promise<void> {}
+  protected async disconnect(): Promise<void> {}
+
+  protected async put(record: InstanceRecord): Promise<void> {
+    const existed = this.#store.rows.has(record.instanceId);
+    this.#store.rows.set(record.instanceId, JSON.stringify(record));
+    this.#store.announce({ type: existed ? 'update' : 'join', record });
+  }
+
+  protected async touch(instanceId: string, expiresAt: number): Promise<boolean> {
+    const text = this.#store.rows.get(instanceId);
+    if (text === undefined) return false;
+    const record = JSON.parse(text) as InstanceRecord;
+    this.#store.rows.set(instanceId, JSON.stringify({ ...record, expiresAt }));
+    return true;
+  }
+
+  protected async remove(instanceId: string): Promise<void> {
+    const text = this.#store.rows.get(instanceId);
+    if (text === undefined) return;
+    this.#store.rows.delete(instanceId);
+    this.#store.announce({ type: 'leave', record: JSON.parse(text) as InstanceRecord });
+  }
+
+  protected async fetchByName(name: string): Promise<unknown[]> {
+    return this.#values().filter((v) => (v as { name?: unknown } | null)?.name === name);
+  }
+
+  protected async fetchAll(): Promise<unknown[]> {
+    return this.#values();
+  }
+
+  protected async sweep(now: number): Promise<void> {
+    for (const [key, text] of this.#store.rows) {
+      let record: InstanceRecord;
+      try {
+        record = JSON.parse(text) as InstanceRecord;
+      } catch {
+        continue;
+      }
+      if (typeof record?.expiresAt === 'number' && record.expiresAt <= now) {
+        this.#store.rows.delete(key);
+        this.#store.announce({ type: 'timeout', record });
+      }
+    }
+  }
+
+  protected async subscribe(deliver: (change: unknown) => void): Promise<void> {
+    this.#listener = (text) => deliver(JSON.parse(text));
+    this.#store.on('change', this.#listener);
+  }
+
+  protected async unsubscribe(): Promise<void> {
+    if (this.#listener) this.#store.off('change', this.#listener);
+    this.#listener = undefined;
+  }
+
+  #values(): unknown[] {
+    return [...this.#store.rows.values()].map((text) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        return text;
+      }
+    });
+  }
+}
+
+/**
+ * The in-memory registry plugin (`registry: 'memory'` or `'memory:STORE'`).
+ *
+ * @example
+ * ```ts
+ * createSidecar({ name: 'test-app', registry: memoryRegistry({ store: 'suite-1' }) });
+ * ```
+ */
+export function memoryRegistry(options: MemoryRegistryOptions = {}): RegistryPlugin {
+  return {
+    kind: 'registry',
+    name: 'memory',
+    reach: 'machine',
+    register(container, context) {
+      provide(container, REGISTRY, {
+        useFactory: () => new MemoryRegistry({ namespace: context.namespace, ...options }),
+      });
+    },
+  };
+}

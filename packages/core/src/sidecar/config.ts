@@ -1,0 +1,97 @@
+import type { Duplex } from 'node:stream';
+import type { RegistryPlugin, TransportPlugin, WrapperPlugin } from '../contracts/plugin.js';
+import type { StreamWrapper } from '../contracts/wrapper.js';
+import type { InstanceRecord, JsonValue } from '../records.js';
+import type { RegistryName, TransportName, WrapperName } from './builtins.js';
+
+/** Default registry when neither `config.registry` nor `SIDECAR_REGISTRY` says otherwise. */
+export const DEFAULT_REGISTRY = 'sql';
+/** Default transports, in preference order. */
+export const DEFAULT_TRANSPORTS: readonly TransportName[] = ['tcp'];
+/** Default lifetime of a registry record without a heartbeat, in ms. */
+export const DEFAULT_TTL = 6000;
+/** Default time `connect()` and `to()` wait for a name to appear and answer, in ms. */
+export const DEFAULT_CONNECT_TIMEOUT = 5000;
+/** Default time one dial of one instance may take, in ms. */
+export const DEFAULT_DIAL_TIMEOUT = 2000;
+/** Default time an accepted connection has to send its hello, in ms. */
+export const DEFAULT_HELLO_TIMEOUT = 5000;
+
+/** A registry: a built-in name, a URL, or a plugin object. */
+export type RegistrySpec =
+  | RegistryName
+  | `sqlite:${string}`
+  | `postgres://${string}`
+  | `postgresql://${string}`
+  | `redis://${string}`
+  | `rediss://${string}`
+  | `memory:${string}`
+  | RegistryPlugin;
+/** A transport: a built-in name or a plugin object. */
+export type TransportSpec = TransportName | TransportPlugin;
+/** A wrapper: a function, a built-in name, or a plugin object. */
+export type WrapperSpec = StreamWrapper<Duplex, Duplex> | WrapperPlugin<Duplex, object, object> | WrapperName;
+
+/**
+ * Chooses the order in which the live instances of a name are tried for a new stream.
+ * `'round-robin'` rotates through them, `'random'` shuffles, `'first'` keeps registry order;
+ * a function receives the instances and returns them in the order to try.
+ */
+export type Strategy =
+  | 'round-robin'
+  | 'random'
+  | 'first'
+  | ((instances: InstanceRecord[], name: string) => InstanceRecord[]);
+
+/**
+ * Everything `createSidecar` accepts. Only `name` is required.
+ *
+ * @example
+ * ```ts
+ * createSidecar({ name: 'billing', registry: 'redis://localhost:6379', transports: ['tls', 'tcp'] });
+ * ```
+ */
+export interface SidecarConfig<W extends readonly WrapperSpec[] = readonly WrapperSpec[]> {
+  /** This peer's name: 1-255 characters, no `/`, whitespace, control characters, `*` or `?`. */
+  name: string;
+  /**
+   * Registry namespace; peers only see peers of the same namespace. Env: `SIDECAR_NAMESPACE`.
+   * @default 'default'
+   */
+  namespace?: string;
+  /**
+   * The registry: `'sql'` (embedded SQLite at a per-user path), `'redis'`, `'memory'`, a URL
+   * (`sqlite:PATH`, `postgres://...`, `redis://...`, `rediss://...`, `memory:STORE`) or a plugin.
+   * When omitted, the `SIDECAR_REGISTRY` env var (a URL) is used if set.
+   * @default 'sql'
+   */
+  registry?: RegistrySpec;
+  /** Options handed to a built-in registry's factory (e.g. pool settings). @default {} */
+  registryOptions?: object;
+  /** Transports in preference order: names or plugins. @default ['tcp'] */
+  transports?: readonly TransportSpec[];
+  /** Options handed to built-in transports' factories, by transport name. @default {} */
+  transportOptions?: { [name: string]: object };
+  /** Stream wrappers applied in order to every stream, on both sides. @default [] */
+  wrappers?: W;
+  /** Options handed to built-in wrappers' factories, by wrapper name. @default {} */
+  wrapperOptions?: { [name: string]: object };
+  /** Lifetime of this peer's registry record without a heartbeat, in ms. @default 6000 */
+  ttl?: number;
+  /** Interval between heartbeats, in ms. @default ttl / 3 */
+  heartbeatInterval?: number;
+  /** Watch the registry and emit `join`, `leave`, `timeout`. @default true */
+  events?: boolean;
+  /** Time `connect()`/`to()` wait for a name to appear and a connection to succeed, in ms. @default 5000 */
+  connectTimeout?: number;
+  /** Time one dial of one instance may take before the next is tried, in ms. @default 2000 */
+  dialTimeout?: number;
+  /** Time an accepted connection has to send its hello before it is closed, in ms. @default 5000 */
+  helloTimeout?: number;
+  /** Order in which instances of a name are tried. @default 'round-robin' */
+  strategy?: Strategy;
+  /** Free-form JSON published in this peer's registry record. @default {} */
+  metadata?: { [key: string]: JsonValue };
+  /** Environment to read `SIDECAR_*` variables from. @default process.env */
+  env?: Readonly<Record<string, string | undefined>>;
+}

@@ -1,0 +1,546 @@
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { Duplex } from 'node:stream';
+import { type DependencyContainer, container as rootContainer } from 'tsyringe';
+import type { PluginContext, WrapperPlugin } from '../contracts/plugin.js';
+import type { RecordInput, Registry, RegistryCallOptions } from '../contracts/registry.js';
+import type { IncomingConnection, Listener, Transport } from '../contracts/transport.js';
+import type { StreamWrapper, WrapperContext } from '../contracts/wrapper.js';
+import {
+  InternalError,
+  InvalidConfigError,
+  isSidecarError,
+  NotStartedError,
+  type SidecarError,
+} from '../errors.js';
+import { isPattern, matchName, validateName, validatePattern } from '../names.js';
+import { type InstanceRecord, type JsonValue, type PeerInfo, peerInfoOf } from '../records.js';
+import { REGISTRY, resolveAllTokens, resolveToken, TRANSPORT, WRAPPER } from '../tokens.js';
+import { throwIfAborted, withTimeout } from '../util/abort.js';
+import { loadRegistry, loadTransport, loadWrapper } from './builtins.js';
+import {
+  DEFAULT_CONNECT_TIMEOUT,
+  DEFAULT_DIAL_TIMEOUT,
+  DEFAULT_HELLO_TIMEOUT,
+  DEFAULT_REGISTRY,
+  DEFAULT_TRANSPORTS,
+  DEFAULT_TTL,
+  type SidecarConfig,
+} from './config.js';
+import { type Connection, Connector } from './connector.js';
+import { PeerGroup } from './group.js';
+import { Heartbeat } from './heartbeat.js';
+import { acceptHello } from './incoming.js';
+import { LazyStream } from './lazy-stream.js';
+
+/** Typed events of a Sidecar. */
+export interface SidecarEvents<S> {
+  /** Another peer opened a stream to this one. */
+  stream: [stream: S, peer: PeerInfo];
+  /** A peer of the namespace started (needs `events`, the default). */
+  join: [peer: PeerInfo];
+  /** A peer changed its record (endpoints, methods, metadata). */
+  update: [peer: PeerInfo];
+  /** A peer stopped gracefully. */
+  leave: [peer: PeerInfo];
+  /** A peer vanished without stopping; reported once across the network. */
+  timeout: [peer: PeerInfo];
+  /** Something non-fatal went wrong (garbage on a port, a malformed record, a retried heartbeat). */
+  warning: [error: SidecarError];
+  /** The sidecar is listening and registered. */
+  started: [];
+  /** The sidecar has deregistered and closed everything. */
+  stopped: [];
+}
+
+/** Options of `connect()`. */
+export interface ConnectOptions {
+  /** Cancels the attempt. */
+  signal?: AbortSignal;
+  /** How long to wait for the name to appear and answer, in ms. @default config.connectTimeout (5000) */
+  timeout?: number;
+}
+
+/** `to(name)` gives a stream; `to(pattern)` (with `*` or `?`) gives a group. */
+export type ToResult<N extends string, S, G> = N extends `${string}${'*' | '?'}${string}`
+  ? PeerGroup<S> & G
+  : S;
+
+type State = 'stopped' | 'starting' | 'started' | 'stopping';
+
+function noop(): void {}
+
+/**
+ * A peer: it registers its name, accepts streams, and opens streams to other peers by name.
+ * Made by `createSidecar`; `S` is the stream type its wrappers produce, `G` what they add to groups.
+ *
+ * @example
+ * ```ts
+ * await using app = createSidecar({ name: 'billing' });
+ * await app.start();
+ * app.on('stream', (stream, peer) => stream.pipe(stream));   // an echo server
+ * const reply = app.to('ledger');                            // a Duplex, connected on first use
+ * reply.write('hello');
+ * ```
+ */
+export class Sidecar<S extends Duplex = Duplex, G extends object = object> extends EventEmitter<
+  SidecarEvents<S>
+> {
+  /** This peer's name. */
+  readonly name: string;
+  /** This peer's registry namespace. */
+  readonly namespace: string;
+  /** Random id of this instance, new for every Sidecar object. */
+  readonly instanceId: string;
+  /** The sidecar's own DI container (a child of tsyringe's root container). */
+  readonly container: DependencyContainer;
+
+  readonly #config: SidecarConfig;
+  readonly #env: Readonly<Record<string, string | undefined>>;
+  readonly #ttl: number;
+  /** The configured wrappers, one slot per `config.wrappers` entry; a name until its plugin loads. */
+  readonly #slots: Array<StreamWrapper[] | string>;
+  /** Wrappers added with addStreamWrapper, after the configured ones. */
+  readonly #extra: StreamWrapper[] = [];
+  readonly #wrapperPlugins: WrapperPlugin[] = [];
+  readonly #groups = new Map<string, PeerGroup<S> & G>();
+  readonly #open = new Set<Duplex>();
+  #state: State = 'stopped';
+  #starting: Promise<void> | undefined;
+  #stopping: Promise<void> | undefined;
+  #plugins: Promise<void> | undefined;
+  #registry: Registry | undefined;
+  #transports: Transport[] = [];
+  #listeners: Listener[] = [];
+  #heartbeat: Heartbeat | undefined;
+  #connector: Connector | undefined;
+  #record: RecordInput;
+  #recordUpdate: Promise<unknown> = Promise.resolve();
+  readonly #forwarders: Array<[string, (...args: never[]) => void]> = [];
+
+  /** Use `createSidecar(config)`. */
+  constructor(config: SidecarConfig) {
+    super();
+    this.name = validateName(config.name);
+    this.#env = config.env ?? process.env;
+    this.namespace = config.namespace ?? this.#env.SIDECAR_NAMESPACE ?? 'default';
+    if (this.namespace.length > 255 || /[\s/]/.test(this.namespace)) {
+      throw new InvalidConfigError(
+        `invalid namespace ${JSON.stringify(this.namespace)}: no whitespace or '/', at most 255 characters`,
+      );
+    }
+    this.instanceId = randomBytes(12).toString('base64url');
+    this.#config = config;
+    this.#ttl = positive(config.ttl, DEFAULT_TTL, 'ttl');
+    for (const key of ['heartbeatInterval', 'connectTimeout', 'dialTimeout', 'helloTimeout'] as const) {
+      if (config[key] !== undefined) positive(config[key], 1, key);
+    }
+    this.container = rootContainer.createChildContainer();
+    this.#record = {
+      name: this.name,
+      instanceId: this.instanceId,
+      namespace: this.namespace,
+      endpoints: [],
+      methods: [],
+      metadata: config.metadata ?? {},
+      registeredAt: Date.now(),
+    };
+    this.#slots = (config.wrappers ?? []).map((spec) =>
+      typeof spec === 'string'
+        ? spec
+        : typeof spec === 'function'
+          ? [spec]
+          : this.#registerWrapperPlugin(spec),
+    );
+  }
+
+  /** `'stopped'`, `'starting'`, `'started'` or `'stopping'`. */
+  get state(): State {
+    return this.#state;
+  }
+
+  /** The registry in use (available once `start()` has loaded the plugins). */
+  get registry(): Registry {
+    if (!this.#registry)
+      throw new NotStartedError('the registry is not loaded yet: call await start() first');
+    return this.#registry;
+  }
+
+  /** This peer's record as published in the registry. */
+  get record(): RecordInput {
+    return this.#record;
+  }
+
+  /** This peer's identity. */
+  get self(): PeerInfo {
+    return { name: this.name, instanceId: this.instanceId, namespace: this.namespace };
+  }
+
+  /**
+   * Loads the plugins, listens on every transport, registers this peer, starts the heartbeat
+   * and (unless `events: false`) the registry watch. Idempotent; concurrent calls share one start.
+   */
+  start(options: RegistryCallOptions = {}): Promise<void> {
+    if (this.#state === 'started') return Promise.resolve();
+    if (this.#state === 'starting' && this.#starting) return this.#starting;
+    if (this.#state === 'stopping' && this.#stopping) return this.#stopping.then(() => this.start(options));
+    this.#state = 'starting';
+    this.#starting = this.#start(options.signal).then(
+      () => {
+        this.#state = 'started';
+        this.emit('started');
+      },
+      async (err: unknown) => {
+        await this.#teardown();
+        this.#state = 'stopped';
+        throw err;
+      },
+    );
+    return this.#starting;
+  }
+
+  /** Deregisters, closes every listener and stream, and disconnects from the registry. Idempotent. */
+  async stop(): Promise<void> {
+    if (this.#state === 'starting') await this.#starting?.catch(noop);
+    if (this.#state === 'stopping') return this.#stopping;
+    if (this.#state !== 'started') return;
+    this.#state = 'stopping';
+    this.#stopping = this.#teardown().then(() => {
+      this.#state = 'stopped';
+      this.emit('stopped');
+    });
+    return this.#stopping;
+  }
+
+  /** `await using app = createSidecar(...)` stops it at the end of the scope. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+
+  /**
+   * A stream to the peer called `name`, returned at once and connected on first use; or, for a
+   * pattern with `*` or `?`, the group of every matching stream (see `group`). Connection
+   * failures destroy the stream with a typed error (PeerNotFoundError, PeerUnreachableError...).
+   */
+  to<N extends string>(name: N): ToResult<N, S, G> {
+    if (isPattern(validatePattern(name))) return this.group(name) as ToResult<N, S, G>;
+    const lazy = new LazyStream((signal) => this.#connectByName(name, signal));
+    const context: WrapperContext = {
+      direction: 'outgoing',
+      local: this.self,
+      remoteName: name,
+      connected: lazy.connected,
+    };
+    const stream = this.#wrap(lazy, context);
+    this.#track(lazy);
+    lazy.connected.then((peer) => {
+      context.peer = peer;
+      this.#dispatch(stream, peer);
+    }, noop);
+    return stream as ToResult<N, S, G>;
+  }
+
+  /** The group of every stream, incoming or outgoing, now and later, whose peer matches `pattern`. */
+  group(pattern: string): PeerGroup<S> & G {
+    validatePattern(pattern);
+    let group = this.#groups.get(pattern);
+    if (!group) {
+      group = new PeerGroup<S>(pattern, {
+        connectAll: (g, options) => this.#connectAll(g, options),
+      }) as PeerGroup<S> & G;
+      for (const plugin of this.#wrapperPlugins) this.#extendGroup(group, plugin);
+      this.#groups.set(pattern, group);
+    }
+    return group;
+  }
+
+  /** Resolves with a connected, wrapped stream to `name`, or rejects with a typed error. */
+  async connect(name: string, options: ConnectOptions = {}): Promise<S> {
+    validateName(name);
+    const { socket, peer } = await this.#connectByName(name, options.signal, options.timeout);
+    const stream = this.#wrap(socket, {
+      direction: 'outgoing',
+      local: this.self,
+      remoteName: name,
+      peer,
+      connected: Promise.resolve(peer),
+    });
+    this.#dispatch(stream, peer);
+    return stream;
+  }
+
+  /** Appends a stream wrapper (the original sidecar's name for `config.wrappers`). */
+  addStreamWrapper<O extends Duplex>(wrapper: StreamWrapper<S, O>): Sidecar<O, G> {
+    this.#extra.push(wrapper as unknown as StreamWrapper);
+    return this as unknown as Sidecar<O, G>;
+  }
+
+  /** The live instances whose name matches `pattern` (all of the namespace by default). */
+  async peers(pattern = '*', options: RegistryCallOptions = {}): Promise<InstanceRecord[]> {
+    await this.#ready(options.signal);
+    return this.registry.list(pattern, options);
+  }
+
+  /**
+   * Changes what this peer publishes (provided methods, metadata) and, when started, writes it to
+   * the registry at once. Wrappers use it to publish the methods they provide.
+   */
+  updateRecord(patch: { methods?: string[]; metadata?: { [key: string]: JsonValue } }): Promise<void> {
+    this.#record = { ...this.#record, ...patch };
+    const write = this.#recordUpdate.then(async () => {
+      if (this.#state === 'started' || this.#state === 'starting') {
+        await this.#registry?.register(this.#record, this.#ttl).catch((err: unknown) => this.#warn(err));
+      }
+    });
+    this.#recordUpdate = write;
+    return write;
+  }
+
+  // ---- start and stop ------------------------------------------------------------------------
+
+  async #start(signal: AbortSignal | undefined): Promise<void> {
+    this.#plugins ??= this.#loadPlugins();
+    await this.#plugins;
+    throwIfAborted(signal);
+    const registry = this.registry;
+    this.#subscribe(registry, 'warning', (err: SidecarError) => this.emit('warning', err));
+    await registry.start({ signal });
+    for (const transport of this.#transports) {
+      this.#listeners.push(
+        await transport.listen((connection) => void this.#accept(connection), {
+          signal,
+          reach: registry.reach,
+          onError: (err) => this.#warn(err),
+        }),
+      );
+    }
+    this.#record = { ...this.#record, endpoints: this.#listeners.map((l) => l.endpoint) };
+    await registry.register(this.#record, this.#ttl, { signal });
+    this.#heartbeat = new Heartbeat(
+      registry,
+      () => this.#record,
+      this.#ttl,
+      this.#config.heartbeatInterval ?? this.#ttl / 3,
+      {
+        onFailure: (err) => this.#warn(err),
+        onReregistered: () => {},
+      },
+    );
+    this.#heartbeat.start();
+    if (this.#config.events !== false) {
+      for (const type of ['join', 'update', 'leave', 'timeout'] as const) {
+        this.#subscribe(registry, type, (record: InstanceRecord) => {
+          if (record.instanceId !== this.instanceId) this.emit(type, peerInfoOf(record));
+        });
+      }
+      await registry.watch({ signal });
+    }
+  }
+
+  async #teardown(): Promise<void> {
+    const registry = this.#registry;
+    await registry?.unwatch().catch(noop);
+    this.#heartbeat?.stop();
+    this.#heartbeat = undefined;
+    if (registry && this.#listeners.length > 0) {
+      await registry.deregister(this.instanceId).catch((err: unknown) => this.#warn(err));
+    }
+    await Promise.all(this.#listeners.map((l) => l.close().catch(noop)));
+    this.#listeners = [];
+    for (const stream of this.#open) stream.destroy();
+    this.#open.clear();
+    await registry?.stop().catch(noop);
+    for (const [event, fn] of this.#forwarders) registry?.off(event as 'warning', fn as () => void);
+    this.#forwarders.length = 0;
+  }
+
+  async #loadPlugins(): Promise<void> {
+    const config = this.#config;
+    const context: PluginContext = { peerName: this.name, namespace: this.namespace, env: this.#env };
+    const registrySpec = config.registry ?? this.#env.SIDECAR_REGISTRY ?? DEFAULT_REGISTRY;
+    const registryPlugin =
+      typeof registrySpec === 'string'
+        ? await loadRegistry(registrySpec, config.registryOptions)
+        : registrySpec;
+    registryPlugin.register(this.container, context);
+    for (const spec of config.transports ?? DEFAULT_TRANSPORTS) {
+      const plugin =
+        typeof spec === 'string' ? await loadTransport(spec, config.transportOptions?.[spec]) : spec;
+      plugin.register(this.container, context);
+    }
+    // Wrappers named in the config load now, into the slot the config gave them.
+    for (const [i, slot] of this.#slots.entries()) {
+      if (typeof slot === 'string') {
+        this.#slots[i] = this.#registerWrapperPlugin(await loadWrapper(slot, config.wrapperOptions?.[slot]));
+      }
+    }
+    this.#registry = resolveToken(this.container, REGISTRY);
+    this.#transports = resolveAllTokens(this.container, TRANSPORT);
+    if (this.#transports.length === 0)
+      throw new InvalidConfigError('no transport configured: set config.transports');
+    this.#connector = new Connector({
+      registry: this.#registry,
+      transports: this.#transports,
+      local: this.self,
+      strategy: config.strategy ?? 'round-robin',
+      dialTimeout: config.dialTimeout ?? DEFAULT_DIAL_TIMEOUT,
+    });
+  }
+
+  /** Registers a wrapper plugin and returns the wrappers it added to the container, in order. */
+  #registerWrapperPlugin(plugin: WrapperPlugin): StreamWrapper[] {
+    const before = resolveAllTokens(this.container, WRAPPER).length;
+    plugin.register(this.container, { peerName: this.name, namespace: this.namespace, env: this.#env });
+    const added = resolveAllTokens(this.container, WRAPPER).slice(before);
+    this.#wrapperPlugins.push(plugin);
+    if (plugin.extendSidecar) Object.assign(this, plugin.extendSidecar(this as unknown as Sidecar<Duplex>));
+    for (const group of this.#groups.values()) this.#extendGroup(group, plugin);
+    return added;
+  }
+
+  #extendGroup(group: PeerGroup<S> & G, plugin: WrapperPlugin): void {
+    if (plugin.extendGroup) Object.assign(group, plugin.extendGroup(group as unknown as PeerGroup<Duplex>));
+  }
+
+  // ---- streams ------------------------------------------------------------------------------
+
+  async #ready(signal?: AbortSignal): Promise<void> {
+    if (this.#state === 'starting') await this.#starting;
+    throwIfAborted(signal);
+    if (this.#state !== 'started') {
+      throw new NotStartedError(
+        `sidecar "${this.name}" is ${this.#state}: call await start() before opening streams`,
+      );
+    }
+  }
+
+  async #connectByName(name: string, signal?: AbortSignal, timeout?: number): Promise<Connection> {
+    await this.#ready(signal);
+    const started = Date.now();
+    const limit = withTimeout(
+      signal,
+      timeout ?? this.#config.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT,
+      `connecting to "${name}"`,
+    );
+    try {
+      const connection = await (this.#connector as Connector).connect(
+        name,
+        limit.signal as AbortSignal,
+        started,
+      );
+      this.#track(connection.socket);
+      return connection;
+    } finally {
+      limit.clear();
+    }
+  }
+
+  async #connectAll(group: PeerGroup<S>, options: { signal?: AbortSignal }): Promise<S[]> {
+    await this.#ready(options.signal);
+    const records = await this.registry.list(group.pattern, options);
+    const fresh = records.filter((r) => r.instanceId !== this.instanceId && !group.has(r.instanceId));
+    const opened: S[] = [];
+    await Promise.all(
+      fresh.map(async (record) => {
+        const limit = withTimeout(
+          options.signal,
+          this.#config.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT,
+          `connecting to "${record.name}"`,
+        );
+        try {
+          const { socket, peer } = await (this.#connector as Connector).connectInstance(
+            record,
+            limit.signal as AbortSignal,
+          );
+          this.#track(socket);
+          const stream = this.#wrap(socket, {
+            direction: 'outgoing',
+            local: this.self,
+            remoteName: record.name,
+            peer,
+            connected: Promise.resolve(peer),
+          });
+          this.#dispatch(stream, peer);
+          opened.push(stream);
+        } catch (err) {
+          this.#warn(err);
+        } finally {
+          limit.clear();
+        }
+      }),
+    );
+    return opened;
+  }
+
+  async #accept(connection: IncomingConnection): Promise<void> {
+    const { stream: socket } = connection;
+    socket.on('error', noop);
+    if (this.#state !== 'started' && this.#state !== 'starting') {
+      socket.destroy();
+      return;
+    }
+    this.#track(socket);
+    const helloTimeout = this.#config.helloTimeout ?? DEFAULT_HELLO_TIMEOUT;
+    const accepted = await acceptHello(connection, this.self, helloTimeout).catch((err: unknown) => {
+      this.#warn(err);
+      return undefined;
+    });
+    if (!accepted || socket.destroyed) return;
+    const stream = this.#wrap(socket, {
+      direction: 'incoming',
+      local: this.self,
+      remoteName: accepted.name,
+      peer: accepted,
+      connected: Promise.resolve(accepted),
+    });
+    this.emit('stream', stream, accepted);
+    this.#dispatch(stream, accepted);
+  }
+
+  #wrap(stream: Duplex, context: WrapperContext): S {
+    let wrapped = stream;
+    if (this.#slots.some((slot) => typeof slot === 'string')) {
+      stream.destroy();
+      throw new NotStartedError(
+        'wrappers given by name load in start(): call await start() before opening streams',
+      );
+    }
+    try {
+      for (const wrapper of [...(this.#slots as StreamWrapper[][]).flat(), ...this.#extra])
+        wrapped = wrapper(wrapped, context);
+    } catch (err) {
+      stream.destroy(err as Error);
+      throw err;
+    }
+    return wrapped as S;
+  }
+
+  #dispatch(stream: S, peer: PeerInfo): void {
+    for (const group of this.#groups.values())
+      if (matchName(group.pattern, peer.name)) group.add(stream, peer);
+  }
+
+  #track(stream: Duplex): void {
+    this.#open.add(stream);
+    stream.once('close', () => this.#open.delete(stream));
+  }
+
+  #subscribe<A extends unknown[]>(registry: Registry, event: string, fn: (...args: A) => void): void {
+    registry.on(event as 'warning', fn as unknown as () => void);
+    this.#forwarders.push([event, fn as unknown as (...args: never[]) => void]);
+  }
+
+  #warn(err: unknown): void {
+    this.emit('warning', isSidecarError(err) ? err : new InternalError(String(err), { cause: err }));
+  }
+}
+
+function positive(value: number | undefined, fallback: number, key: string): number {
+  const v = value ?? fallback;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
+    throw new InvalidConfigError(
+      `config.${key} must be a positive number of milliseconds, got ${String(value)}`,
+    );
+  }
+  return v;
+}

@@ -1,0 +1,124 @@
+import type { Duplex } from 'node:stream';
+import { ConnectionClosedError, ProtocolError } from '../errors.js';
+import { abortErrorOf } from '../util/abort.js';
+
+/**
+ * The hello: the first frame on every connection, both ways.
+ *
+ *     +------+---------+--------------+---------------------+
+ *     | SCAR | version | length (u16) | JSON body (length)  |
+ *     +------+---------+--------------+---------------------+
+ *       4 B     1 B        2 B BE
+ *
+ * The caller sends `{ type: 'hello', from, to }`; the callee answers `{ type: 'welcome', from }`
+ * or `{ type: 'refuse', reason, message }` and closes. Anything else on a listening port (an
+ * HTTP request, a scanner, random bytes) fails the magic check at its first byte and is closed.
+ */
+export const HELLO_MAGIC = Buffer.from('SCAR', 'latin1');
+/** Version of the hello format this code speaks. */
+export const HELLO_VERSION = 1;
+/** Largest hello body accepted, in bytes. */
+export const MAX_HELLO_BODY = 8192;
+const HEADER = HELLO_MAGIC.length + 3;
+
+/** A peer identity as carried in a hello. */
+export interface HelloPeer {
+  name: string;
+  instanceId: string;
+  namespace: string;
+}
+
+/** Why a callee refused a hello. */
+export type RefuseReason = 'wrong-peer' | 'wrong-namespace' | 'identity-mismatch' | 'bad-hello' | 'stopping';
+
+/** Any frame of the hello exchange. */
+export type HelloFrame =
+  | { type: 'hello'; from: HelloPeer; to: { name: string; instanceId?: string } }
+  | { type: 'welcome'; from: HelloPeer }
+  | { type: 'refuse'; reason: RefuseReason; message: string };
+
+/** Encodes a hello frame. */
+export function encodeHello(frame: HelloFrame): Buffer {
+  const body = Buffer.from(JSON.stringify(frame), 'utf8');
+  if (body.length > MAX_HELLO_BODY) throw new ProtocolError(`hello of ${body.length} bytes is too large`);
+  const header = Buffer.alloc(HEADER);
+  HELLO_MAGIC.copy(header, 0);
+  header.writeUInt8(HELLO_VERSION, HELLO_MAGIC.length);
+  header.writeUInt16BE(body.length, HELLO_MAGIC.length + 1);
+  return Buffer.concat([header, body]);
+}
+
+function parseBody(body: Buffer): HelloFrame {
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new ProtocolError('hello body is not JSON');
+  }
+  const frame = value as Partial<HelloFrame> | null;
+  if (!frame || typeof frame !== 'object' || !['hello', 'welcome', 'refuse'].includes(frame.type as string)) {
+    throw new ProtocolError('hello body has no valid type');
+  }
+  return frame as HelloFrame;
+}
+
+/**
+ * Reads one hello frame from the start of `stream` and puts any bytes after it back, so the
+ * stream can be handed on untouched. Rejects with ProtocolError on garbage (checked from the first
+ * byte), ConnectionClosedError if the stream ends first, or the signal's error.
+ */
+export function readHello(stream: Duplex, signal?: AbortSignal): Promise<HelloFrame> {
+  return new Promise((resolve, reject) => {
+    let buffered: Buffer = Buffer.alloc(0);
+    const cleanup = () => {
+      stream.off('readable', onReadable);
+      stream.off('end', onEnd);
+      stream.off('close', onEnd);
+      stream.off('error', onError);
+      signal?.removeEventListener('abort', onAbort);
+    };
+    const fail = (err: Error) => {
+      cleanup();
+      reject(err);
+    };
+    const onEnd = () => fail(new ConnectionClosedError('the connection closed during the hello'));
+    const onError = (err: Error) =>
+      fail(
+        new ConnectionClosedError(`the connection failed during the hello: ${err.message}`, { cause: err }),
+      );
+    const onAbort = () => fail(abortErrorOf(signal as AbortSignal));
+    function onReadable() {
+      let chunk: Buffer | null;
+      // biome-ignore lint/suspicious/noAssignInExpressions: the usual read loop
+      while ((chunk = stream.read() as Buffer | null) !== null) {
+        buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+        const magicBytes = Math.min(buffered.length, HELLO_MAGIC.length);
+        if (!buffered.subarray(0, magicBytes).equals(HELLO_MAGIC.subarray(0, magicBytes))) {
+          return fail(new ProtocolError('not a sidecar connection (bad magic bytes)'));
+        }
+        if (buffered.length < HEADER) continue;
+        const version = buffered.readUInt8(HELLO_MAGIC.length);
+        if (version !== HELLO_VERSION) return fail(new ProtocolError(`unsupported hello version ${version}`));
+        const length = buffered.readUInt16BE(HELLO_MAGIC.length + 1);
+        if (length > MAX_HELLO_BODY) return fail(new ProtocolError(`hello of ${length} bytes is too large`));
+        if (buffered.length < HEADER + length) continue;
+        const rest = buffered.subarray(HEADER + length);
+        let frame: HelloFrame;
+        try {
+          frame = parseBody(buffered.subarray(HEADER, HEADER + length));
+        } catch (err) {
+          return fail(err as Error);
+        }
+        cleanup();
+        if (rest.length > 0) stream.unshift(rest);
+        return resolve(frame);
+      }
+    }
+    if (signal?.aborted) return onAbort();
+    stream.on('readable', onReadable);
+    stream.once('end', onEnd);
+    stream.once('close', onEnd);
+    stream.once('error', onError);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

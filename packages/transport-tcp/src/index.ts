@@ -1,0 +1,8 @@
+export { type Addresses, type AddressOptions, firstExternalIPv4, pickAddresses } from './addresses.js';
+export {
+  DEFAULT_KEEP_ALIVE,
+  once,
+  SocketTransport,
+  type SocketTransportOptions,
+} from './socket-transport.js';
+export { type TcpOptions, TcpTransport, tcp } from './tcp-transport.js';
