@@ -81,7 +81,10 @@ async function main(): Promise<void> {
     if (nextIncoming) nextIncoming(stream);
     else stream.destroy();
   });
-  const incoming = () => new Promise<Duplex>((resolve) => (nextIncoming = resolve));
+  const incoming = () =>
+    new Promise<Duplex>((resolve) => {
+      nextIncoming = resolve;
+    });
 
   const rawRates: number[] = [];
   const ourRates: number[] = [];

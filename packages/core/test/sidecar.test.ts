@@ -166,7 +166,9 @@ describe('Sidecar (memory registry and transport)', () => {
     await started('other');
     for (const w of [w1, w2]) echo(w);
     const names: string[] = [];
-    hub.to('worker-?').forEach((_stream, p) => names.push(p.name));
+    hub.to('worker-?').forEach((_stream, p) => {
+      names.push(p.name);
+    });
     const opened = await hub.to('worker-?').connectAll();
     expect(opened).toHaveLength(2);
     expect(names.sort()).toEqual(['worker-1', 'worker-2']);
