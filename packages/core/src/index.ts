@@ -52,7 +52,7 @@ export {
 } from './registry/base-registry.js';
 export { MemoryRegistry, type MemoryRegistryOptions, memoryRegistry } from './registry/memory-registry.js';
 export type { RegistryName, TransportName, WrapperName } from './sidecar/builtins.js';
-export { registryKindOf } from './sidecar/builtins.js';
+export { type Builtin, loadPluginPackage, registryKindOf } from './sidecar/builtins.js';
 export {
   DEFAULT_CONNECT_TIMEOUT,
   DEFAULT_DIAL_TIMEOUT,

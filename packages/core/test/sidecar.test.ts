@@ -5,13 +5,19 @@ import {
   createSidecar,
   InvalidConfigError,
   InvalidNameError,
+  loadPluginPackage,
+  type MemoryRegistry,
   NotStartedError,
   type PeerInfo,
   PeerNotFoundError,
   PeerUnreachableError,
+  PluginNotInstalledError,
+  provide,
   type Sidecar,
   type SidecarConfig,
   type SidecarError,
+  WRAPPER,
+  type WrapperPlugin,
 } from '@sidecar/core';
 import { eventually, readAll, sleep, testRecord } from '@sidecar/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -264,6 +270,68 @@ describe('Sidecar (memory registry and transport)', () => {
     expect(record?.methods).toEqual(['greet']);
     expect(record?.metadata).toEqual({ version: 2 });
     await eventually(() => expect(updates.map((u) => u.record?.methods)).toEqual([['greet']]));
+  });
+
+  it('keeps serving cached lookups through a registry outage and re-registers after it lost its data', async () => {
+    store = randomBytes(4).toString('hex');
+    const server = await started('server', { ttl: 300 });
+    const client = await started('client', { ttl: 300 });
+    echo(server);
+    (await client.connect('server')).destroy();
+    const warnings: SidecarError[] = [];
+    server.on('warning', (w) => warnings.push(w));
+    for (const app of [server, client]) (app.registry as MemoryRegistry).setOffline(true);
+    const during = await client.connect('server');
+    during.end('served from the cache');
+    expect((await readAll(during)).toString()).toBe('served from the cache');
+    await eventually(() => expect(warnings.map((w) => w.code)).toContain('SIDECAR_ERR_REGISTRY_UNAVAILABLE'));
+    (server.registry as MemoryRegistry).wipe();
+    for (const app of [server, client]) (app.registry as MemoryRegistry).setOffline(false);
+    await eventually(async () =>
+      expect((await client.peers('server')).map((r) => r.instanceId)).toEqual([server.instanceId]),
+    );
+  });
+
+  it('names the package to install when a built-in plugin is missing', async () => {
+    const err = await loadPluginPackage({ packageName: '@sidecar/not-installed', factory: 'x' }, {}).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(PluginNotInstalledError);
+    expect((err as Error).message).toContain('pnpm add @sidecar/not-installed');
+  });
+
+  it('lets a wrapper plugin add members to groups and to the sidecar', async () => {
+    store = randomBytes(4).toString('hex');
+    const shout: WrapperPlugin<Duplex, { shout(text: string): number }, { hello(): string }> = {
+      kind: 'wrapper',
+      name: 'shout',
+      register(container) {
+        provide(container, WRAPPER, { useValue: (stream: Duplex) => stream });
+      },
+      extendGroup: (group) => ({
+        shout(text: string) {
+          for (const stream of group.streams.keys()) stream.write(text.toUpperCase());
+          return group.streams.size;
+        },
+      }),
+      extendSidecar: (app) => ({ hello: () => `I am ${app.name}` }),
+    };
+    const hub = createSidecar({
+      name: 'hub',
+      registry: `memory:${store}`,
+      transports: ['memory'],
+      wrappers: [shout],
+    });
+    running.push(hub);
+    await hub.start();
+    expect(hub.hello()).toBe('I am hub');
+    const listener = await started('listener');
+    const heard = new Promise<string>((resolve) =>
+      listener.on('stream', (s) => s.once('data', (d: Buffer) => resolve(d.toString()))),
+    );
+    await hub.to('list*').connectAll();
+    expect(hub.to('list*').shout('hey')).toBe(1);
+    expect(await heard).toBe('HEY');
   });
 
   it('never hands a wrapped stream to the user when a wrapper throws', async () => {

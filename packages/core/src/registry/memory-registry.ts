@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { RegistryPlugin } from '../contracts/plugin.js';
+import { RegistryUnavailableError } from '../errors.js';
 import type { InstanceRecord } from '../records.js';
 import { provide, REGISTRY } from '../tokens.js';
 import { BaseRegistry, type BaseRegistryOptions, type RegistryChange } from './base-registry.js';
@@ -37,6 +38,7 @@ export class MemoryRegistry extends BaseRegistry {
   readonly reach = 'machine' as const;
   readonly #store: MemoryStore;
   #listener: ((text: string) => void) | undefined;
+  #offline = false;
 
   constructor(options: MemoryRegistryOptions = {}) {
     super(options);
@@ -50,6 +52,20 @@ export class MemoryRegistry extends BaseRegistry {
     this.#store = store;
   }
 
+  /**
+   * Simulates a registry outage for this peer: while offline, every call fails with
+   * RegistryUnavailableError (cached lookups keep serving). Lets an app's tests check how it
+   * behaves when the registry goes away.
+   */
+  setOffline(offline: boolean): void {
+    this.#offline = offline;
+  }
+
+  /** Simulates a registry that restarted empty: every record of the shared store is gone, silently. */
+  wipe(): void {
+    this.#store.rows.clear();
+  }
+
   /** Writes a raw value as if it were a stored record (for tests of malformed records). */
   injectRaw(key: string, value: unknown): void {
     this.#store.rows.set(key, JSON.stringify(value));
@@ -59,12 +75,14 @@ export class MemoryRegistry extends BaseRegistry {
   protected async disconnect(): Promise<void> {}
 
   protected async put(record: InstanceRecord): Promise<void> {
+    this.#reachable();
     const existed = this.#store.rows.has(record.instanceId);
     this.#store.rows.set(record.instanceId, JSON.stringify(record));
     this.#store.announce({ type: existed ? 'update' : 'join', record });
   }
 
   protected async touch(instanceId: string, expiresAt: number): Promise<boolean> {
+    this.#reachable();
     const text = this.#store.rows.get(instanceId);
     if (text === undefined) return false;
     const record = JSON.parse(text) as InstanceRecord;
@@ -73,6 +91,7 @@ export class MemoryRegistry extends BaseRegistry {
   }
 
   protected async remove(instanceId: string): Promise<void> {
+    this.#reachable();
     const text = this.#store.rows.get(instanceId);
     if (text === undefined) return;
     this.#store.rows.delete(instanceId);
@@ -80,14 +99,17 @@ export class MemoryRegistry extends BaseRegistry {
   }
 
   protected async fetchByName(name: string): Promise<unknown[]> {
+    this.#reachable();
     return this.#values().filter((v) => (v as { name?: unknown } | null)?.name === name);
   }
 
   protected async fetchAll(): Promise<unknown[]> {
+    this.#reachable();
     return this.#values();
   }
 
   protected async sweep(now: number): Promise<void> {
+    this.#reachable();
     for (const [key, text] of this.#store.rows) {
       let record: InstanceRecord;
       try {
@@ -110,6 +132,11 @@ export class MemoryRegistry extends BaseRegistry {
   protected async unsubscribe(): Promise<void> {
     if (this.#listener) this.#store.off('change', this.#listener);
     this.#listener = undefined;
+  }
+
+  #reachable(): void {
+    if (this.#offline)
+      throw new RegistryUnavailableError('the memory registry is offline (setOffline(true))');
   }
 
   #values(): unknown[] {

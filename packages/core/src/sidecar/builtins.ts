@@ -4,7 +4,7 @@ import { memoryRegistry } from '../registry/memory-registry.js';
 import { memoryTransport } from '../transport/memory-transport.js';
 
 /** A first-party plugin that core knows by name and loads on first use. */
-interface Builtin {
+export interface Builtin {
   /** The npm package that holds it. */
   packageName: string;
   /** The factory the package exports. */
@@ -32,7 +32,8 @@ export type TransportName = 'tcp' | 'tls' | 'memory';
 /** Built-in wrapper names accepted by `config.wrappers`. */
 export type WrapperName = 'pillion';
 
-async function load<T>(builtin: Builtin, options: object): Promise<T> {
+/** Imports a plugin package and calls its factory; a missing package is a PluginNotInstalledError. */
+export async function loadPluginPackage<T>(builtin: Builtin, options: object): Promise<T> {
   let mod: Record<string, unknown>;
   try {
     mod = (await import(builtin.packageName)) as Record<string, unknown>;
@@ -65,7 +66,7 @@ export async function loadRegistry(spec: string, options: object = {}): Promise<
     const store = spec.startsWith('memory:') ? spec.slice('memory:'.length) || undefined : undefined;
     return memoryRegistry({ ...(store ? { store } : {}), ...options });
   }
-  return load<RegistryPlugin>(REGISTRIES[kind], isUrl ? { ...options, url: spec } : options);
+  return loadPluginPackage<RegistryPlugin>(REGISTRIES[kind], isUrl ? { ...options, url: spec } : options);
 }
 
 /** Which built-in registry a name or URL selects; throws InvalidConfigError for anything else. */
@@ -87,7 +88,7 @@ export async function loadTransport(name: string, options: object = {}): Promise
       `unknown transport ${JSON.stringify(name)}: use 'tcp', 'tls', 'memory' or a transport plugin`,
     );
   }
-  return load<TransportPlugin>(builtin, options);
+  return loadPluginPackage<TransportPlugin>(builtin, options);
 }
 
 /** Turns a wrapper name into a plugin, loading its package if needed. */
@@ -97,7 +98,7 @@ export async function loadWrapper(name: string, options: object = {}): Promise<W
     throw new InvalidConfigError(
       `unknown wrapper ${JSON.stringify(name)}: use 'pillion' or a wrapper plugin`,
     );
-  return load<WrapperPlugin>(builtin, options);
+  return loadPluginPackage<WrapperPlugin>(builtin, options);
 }
 
 /** Checks a transport name without loading it (for createSidecar's synchronous checks). */
