@@ -6,6 +6,7 @@ import {
   InvalidConfigError,
   InvalidNameError,
   loadPluginPackage,
+  openRegistry,
   type MemoryRegistry,
   NotStartedError,
   type PeerInfo,
@@ -332,6 +333,19 @@ describe('Sidecar (memory registry and transport)', () => {
     await hub.to('list*').connectAll();
     expect(hub.to('list*').shout('hey')).toBe(1);
     expect(await heard).toBe('HEY');
+  });
+
+  it('has client-only sidecars that connect but never register, and registry access without a peer', async () => {
+    store = randomBytes(4).toString('hex');
+    const server = await started('server');
+    echo(server);
+    const client = await started('client', { register: false });
+    const stream = await client.connect('server');
+    stream.end('from a client that is not in the registry');
+    expect((await readAll(stream)).toString()).toBe('from a client that is not in the registry');
+    const registry = await openRegistry(`memory:${store}`);
+    expect((await registry.list('*')).map((r) => r.name)).toEqual(['server']);
+    await registry.stop();
   });
 
   it('never hands a wrapped stream to the user when a wrapper throws', async () => {

@@ -80,6 +80,12 @@ export interface SidecarConfig<W extends readonly WrapperSpec[] = readonly Wrapp
   ttl?: number;
   /** Interval between heartbeats, in ms. @default ttl / 3 */
   heartbeatInterval?: number;
+  /**
+   * Listen and register this peer. `false` makes a client-only sidecar: it opens streams to
+   * others but accepts none and does not appear in the registry.
+   * @default true
+   */
+  register?: boolean;
   /** Watch the registry and emit `join`, `leave`, `timeout`. @default true */
   events?: boolean;
   /** Time `connect()`/`to()` wait for a name to appear and a connection to succeed, in ms. @default 5000 */

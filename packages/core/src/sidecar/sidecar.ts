@@ -288,7 +288,7 @@ export class Sidecar<S extends Duplex = Duplex, G extends object = object> exten
   updateRecord(patch: { methods?: string[]; metadata?: { [key: string]: JsonValue } }): Promise<void> {
     this.#record = { ...this.#record, ...patch };
     const write = this.#recordUpdate.then(async () => {
-      if (this.#state === 'started' || this.#state === 'starting') {
+      if ((this.#state === 'started' || this.#state === 'starting') && this.#config.register !== false) {
         await this.#registry?.register(this.#record, this.#ttl).catch((err: unknown) => this.#warn(err));
       }
     });
@@ -305,6 +305,10 @@ export class Sidecar<S extends Duplex = Duplex, G extends object = object> exten
     const registry = this.registry;
     this.#subscribe(registry, 'warning', (err: SidecarError) => this.emit('warning', err));
     await registry.start({ signal });
+    if (this.#config.register === false) {
+      if (this.#config.events !== false) await this.#watch(registry, signal);
+      return;
+    }
     for (const transport of this.#transports) {
       this.#listeners.push(
         await transport.listen((connection) => void this.#accept(connection), {
@@ -327,14 +331,16 @@ export class Sidecar<S extends Duplex = Duplex, G extends object = object> exten
       },
     );
     this.#heartbeat.start();
-    if (this.#config.events !== false) {
-      for (const type of ['join', 'update', 'leave', 'timeout'] as const) {
-        this.#subscribe(registry, type, (record: InstanceRecord) => {
-          if (record.instanceId !== this.instanceId) this.emit(type, peerInfoOf(record));
-        });
-      }
-      await registry.watch({ signal });
+    if (this.#config.events !== false) await this.#watch(registry, signal);
+  }
+
+  async #watch(registry: Registry, signal: AbortSignal | undefined): Promise<void> {
+    for (const type of ['join', 'update', 'leave', 'timeout'] as const) {
+      this.#subscribe(registry, type, (record: InstanceRecord) => {
+        if (record.instanceId !== this.instanceId) this.emit(type, peerInfoOf(record));
+      });
     }
+    await registry.watch({ signal });
   }
 
   async #teardown(): Promise<void> {
