@@ -1,0 +1,2 @@
+export { EXIT, exitCodeOf } from './exit-codes.js';
+export { buildProgram } from './program.js';

@@ -1,0 +1,65 @@
+import { Command, Option } from 'commander';
+import { cat } from './commands/cat.js';
+import { ls } from './commands/ls.js';
+import { serve } from './commands/serve.js';
+import { watch } from './commands/watch.js';
+import type { GlobalOptions } from './options.js';
+
+const REGISTRY_HELP =
+  'registry URL or name: sql (default: SQLite per user), sqlite:PATH, postgres://..., redis://..., rediss://..., memory (env: SIDECAR_REGISTRY)';
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`expected a positive whole number, got "${value}"`);
+  return n;
+}
+
+/** Builds the `sidecar` command line (commander). */
+export function buildProgram(): Command {
+  const program = new Command('sidecar')
+    .description('Duplex streams to named peers: list, watch and talk to them by name')
+    .addOption(new Option('--registry <url>', REGISTRY_HELP))
+    .addOption(
+      new Option('--namespace <name>', 'registry namespace (env: SIDECAR_NAMESPACE)').default(
+        undefined,
+        'default',
+      ),
+    )
+    .option('--debug', 'print stack traces with errors')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  program
+    .command('ls')
+    .description('list the live peers: name, instance, endpoints, methods, age, time to expiry')
+    .argument('[pattern]', 'peer name or glob (* and ?)', '*')
+    .option('--json', 'print JSON for scripts')
+    .action((pattern: string, _o: object, cmd: Command) => ls(pattern, cmd.optsWithGlobals()));
+
+  program
+    .command('watch')
+    .description('print join / update / leave / timeout events as they happen, until Ctrl-C')
+    .argument('[pattern]', 'peer name or glob (* and ?)', '*')
+    .option('--json', 'print one JSON object per line (NDJSON)')
+    .action((pattern: string, _o: object, cmd: Command) => watch(pattern, cmd.optsWithGlobals()));
+
+  program
+    .command('cat')
+    .description('netcat by name: stdin to the peer, its replies to stdout')
+    .argument('<name>', 'peer name')
+    .option('--timeout <ms>', 'how long to wait for the peer to appear and answer', positiveInt, 5000)
+    .action((name: string, _o: object, cmd: Command) => cat(name, cmd.optsWithGlobals()));
+
+  program
+    .command('serve')
+    .description(
+      'register <name>; pipe each incoming stream to a new child process (inetd style), or echo it',
+    )
+    .argument('<name>', 'the name to serve as')
+    .argument('[command...]', 'command to run per stream, after --')
+    .action((name: string, command: string[], _o: object, cmd: Command) =>
+      serve(name, command, cmd.optsWithGlobals<GlobalOptions>()),
+    );
+
+  return program;
+}
