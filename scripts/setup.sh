@@ -32,3 +32,6 @@ fi
 
 say "installing workspace packages"
 if [ -n "${CI:-}" ]; then pnpm install --frozen-lockfile --reporter=append-only; else pnpm install --reporter=append-only; fi
+
+say "building (the sidecar command runs from packages/cli/dist)"
+pnpm build
