@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream';
-import { ConnectionClosedError, ProtocolError } from '../errors.js';
+import { ConnectionClosedError, ProtocolError, isSidecarError } from '../errors.js';
 import { abortErrorOf } from '../util/abort.js';
 
 /**
@@ -84,7 +84,9 @@ export function readHello(stream: Duplex, signal?: AbortSignal): Promise<HelloFr
     const onEnd = () => fail(new ConnectionClosedError('the connection closed during the hello'));
     const onError = (err: Error) =>
       fail(
-        new ConnectionClosedError(`the connection failed during the hello: ${err.message}`, { cause: err }),
+        isSidecarError(err)
+          ? err
+          : new ConnectionClosedError(`the connection failed during the hello: ${err.message}`, { cause: err }),
       );
     const onAbort = () => fail(abortErrorOf(signal as AbortSignal));
     function onReadable() {
