@@ -23,10 +23,13 @@ export function cliPeerName(): string {
   return `sidecar-cli.${process.pid}`;
 }
 
-/** Resolves on the first SIGINT or SIGTERM. */
+/** Resolves on the first SIGINT or SIGTERM, keeping the process alive until then. */
 export function untilInterrupted(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
+    // Sidecar's own timers never hold the process open; this one does, until a signal.
+    const keepAlive = setInterval(() => {}, 1 << 30);
     const done = (signal: NodeJS.Signals) => {
+      clearInterval(keepAlive);
       process.off('SIGINT', done);
       process.off('SIGTERM', done);
       resolve(signal);

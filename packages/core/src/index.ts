@@ -74,8 +74,8 @@ export {
   type SidecarOf,
 } from './sidecar/create-sidecar.js';
 export { PeerGroup, type PeerGroupEvents } from './sidecar/group.js';
-export { type OpenRegistryOptions, openRegistry } from './sidecar/open-registry.js';
 export { LazyStream } from './sidecar/lazy-stream.js';
+export { type OpenRegistryOptions, openRegistry } from './sidecar/open-registry.js';
 export { type ConnectOptions, Sidecar, type SidecarEvents, type ToResult } from './sidecar/sidecar.js';
 export {
   PLUGIN_CONTEXT,

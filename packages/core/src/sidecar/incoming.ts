@@ -1,5 +1,5 @@
 import type { IncomingConnection } from '../contracts/transport.js';
-import { HelloRefusedError, ProtocolError, TimeoutError, isSidecarError } from '../errors.js';
+import { HelloRefusedError, isSidecarError, ProtocolError, TimeoutError } from '../errors.js';
 import { validateName } from '../names.js';
 import type { PeerInfo } from '../records.js';
 import { encodeHello, type HelloPeer, type RefuseReason, readHello } from '../wire/hello.js';
@@ -29,7 +29,10 @@ export async function acceptHello(
   const { stream } = connection;
   // A plain timer (not an AbortSignal): cheaper on the accept path of every connection.
   const timer = setTimeout(
-    () => stream.destroy(new TimeoutError(`no hello from ${connection.remoteAddress ?? 'a caller'} within ${timeout} ms`)),
+    () =>
+      stream.destroy(
+        new TimeoutError(`no hello from ${connection.remoteAddress ?? 'a caller'} within ${timeout} ms`),
+      ),
     timeout,
   );
   timer.unref();

@@ -28,12 +28,20 @@ export interface OpenRegistryOptions {
  * await registry.stop();
  * ```
  */
-export async function openRegistry(spec?: RegistrySpec, options: OpenRegistryOptions = {}): Promise<Registry> {
+export async function openRegistry(
+  spec?: RegistrySpec,
+  options: OpenRegistryOptions = {},
+): Promise<Registry> {
   const env = options.env ?? process.env;
   const chosen = spec ?? env.SIDECAR_REGISTRY ?? DEFAULT_REGISTRY;
-  const plugin: RegistryPlugin = typeof chosen === 'string' ? await loadRegistry(chosen, options.registryOptions) : chosen;
+  const plugin: RegistryPlugin =
+    typeof chosen === 'string' ? await loadRegistry(chosen, options.registryOptions) : chosen;
   const container = rootContainer.createChildContainer();
-  plugin.register(container, { peerName: 'registry-client', namespace: options.namespace ?? env.SIDECAR_NAMESPACE ?? 'default', env });
+  plugin.register(container, {
+    peerName: 'registry-client',
+    namespace: options.namespace ?? env.SIDECAR_NAMESPACE ?? 'default',
+    env,
+  });
   const registry = resolveToken(container, REGISTRY);
   await registry.start(options.signal ? { signal: options.signal } : {});
   return registry;

@@ -47,8 +47,8 @@ export function withTimeout(
 ): { signal: AbortSignal | undefined; clear: () => void } {
   if (ms === undefined || ms === Number.POSITIVE_INFINITY) return { signal: parent, clear: () => {} };
   const controller = new AbortController();
+  // Not unref'd: a caller awaiting this operation must keep the process alive until it settles.
   const timer = setTimeout(() => controller.abort(new TimeoutError(`${what} timed out after ${ms} ms`)), ms);
-  timer.unref();
   const onParent = () => controller.abort(parent?.reason);
   if (parent?.aborted) onParent();
   else parent?.addEventListener('abort', onParent, { once: true });
@@ -66,12 +66,11 @@ export function abortErrorOf(signal: AbortSignal): Error {
   return signal.reason instanceof TimeoutError ? signal.reason : new AbortError(signal.reason);
 }
 
-/** Resolves after `ms`, or rejects with AbortError when the signal aborts first. The timer never keeps the process alive. */
+/** Resolves after `ms`, or rejects with AbortError (or the TimeoutError reason) when the signal aborts first. */
 export function delay(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(abortErrorOf(signal));
     const timer = setTimeout(done, ms);
-    timer.unref();
     function done() {
       signal?.removeEventListener('abort', onAbort);
       resolve();

@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream';
-import { ConnectionClosedError, ProtocolError, isSidecarError } from '../errors.js';
+import { ConnectionClosedError, isSidecarError, ProtocolError } from '../errors.js';
 import { abortErrorOf } from '../util/abort.js';
 
 /**
@@ -86,7 +86,9 @@ export function readHello(stream: Duplex, signal?: AbortSignal): Promise<HelloFr
       fail(
         isSidecarError(err)
           ? err
-          : new ConnectionClosedError(`the connection failed during the hello: ${err.message}`, { cause: err }),
+          : new ConnectionClosedError(`the connection failed during the hello: ${err.message}`, {
+              cause: err,
+            }),
       );
     const onAbort = () => fail(abortErrorOf(signal as AbortSignal));
     function onReadable() {
