@@ -1,8 +1,10 @@
 import { Command, Option } from 'commander';
+import { call } from './commands/call.js';
 import { cat } from './commands/cat.js';
 import { ls } from './commands/ls.js';
 import { serve } from './commands/serve.js';
 import { watch } from './commands/watch.js';
+import { runDemo, runDemoPeer } from './demo/run-demo.js';
 import type { GlobalOptions } from './options.js';
 
 const REGISTRY_HELP =
@@ -59,6 +61,30 @@ export function buildProgram(): Command {
     .argument('[command...]', 'command to run per stream, after --')
     .action((name: string, command: string[], _o: object, cmd: Command) =>
       serve(name, command, cmd.optsWithGlobals<GlobalOptions>()),
+    );
+
+  program
+    .command('call')
+    .description('call a pillion method by URI, e.g. default://billing/charge or default://worker-?/status')
+    .argument('<uri>', 'namespace://peer/method (the peer part may be a pattern)')
+    .argument('[args...]', 'arguments as JSON values, e.g. \'"bob"\' 42 \'{"a":1}\'')
+    .option('--timeout <ms>', 'time limit of the call', positiveInt, 10_000)
+    .action(async (uri: string, args: string[], _o: object, cmd: Command) => {
+      process.exitCode = await call(uri, args, cmd.optsWithGlobals());
+    });
+
+  program
+    .command('demo')
+    .description('start a few peers as processes on the embedded SQLite registry and show what sidecar does')
+    .addOption(new Option('--peer <role>', 'internal: run one demo peer').hideHelp())
+    .option(
+      '--ttl <ms>',
+      'record lifetime of the demo peers (how soon a killed peer times out)',
+      positiveInt,
+      2000,
+    )
+    .action((options: { peer?: string }, cmd: Command) =>
+      options.peer ? runDemoPeer(options.peer, cmd.optsWithGlobals()) : runDemo(cmd.optsWithGlobals()),
     );
 
   return program;

@@ -114,3 +114,69 @@ describe('the sidecar command, run as a user runs it', () => {
     }
   });
 });
+
+describe('sidecar call and sidecar demo', () => {
+  it('calls pillion methods by URI, one line per peer for patterns, with typed failures', async () => {
+    const registry = sqliteRegistry();
+    const namespace = 'calls';
+    const peers = ['greeter', 'worker-1'].map((role) =>
+      startCli(['demo', '--peer', role, '--registry', registry, '--namespace', namespace]),
+    );
+    for (const p of peers) await waitForOutput(p, 'ready', 'out');
+
+    const greeted = await runCli(['call', `${namespace}://greeter/greet`, '"bob"', '--registry', registry]);
+    expect(greeted.code, greeted.err).toBe(0);
+    expect(JSON.parse(greeted.out)).toMatch(/^hi there, bob \(from greeter, pid \d+\)$/);
+
+    const all = await runCli(['call', `${namespace}://*/status`, '--registry', registry]);
+    expect(all.code, all.err).toBe(0);
+    const lines = all.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { peer: string; ok: boolean; value: { name: string } });
+    expect(lines.map((l) => [l.peer, l.ok, l.value.name]).sort()).toEqual([
+      ['greeter', true, 'greeter'],
+      ['worker-1', true, 'worker-1'],
+    ]);
+
+    const missing = await runCli([
+      'call',
+      `${namespace}://greeter/nope`,
+      '--registry',
+      registry,
+      '--timeout',
+      '3000',
+    ]);
+    expect(missing.code, missing.err).toBe(5);
+    expect(missing.err).toContain('SIDECAR_ERR_METHOD_NOT_FOUND');
+
+    const badJson = await runCli(['call', `${namespace}://greeter/greet`, 'bob', '--registry', registry]);
+    expect(badJson.code).toBe(2);
+    expect(badJson.err).toContain('not JSON');
+
+    const badUri = await runCli(['call', 'not-a-uri', '--registry', registry]);
+    expect(badUri.code).toBe(2);
+
+    for (const p of peers) expect(await interrupt(p)).toBe(0);
+  });
+
+  it('runs the demo to the end with every child process gone', async () => {
+    const result = await runCli(['demo', '--registry', sqliteRegistry(), '--ttl', '1000'], {
+      timeoutMs: 60_000,
+    });
+    expect(result.code, result.err).toBe(0);
+    for (const text of [
+      'join    greeter',
+      'hi there, newcomer',
+      'worker-1  {"name":"worker-1"',
+      'leave   worker-2',
+      'timeout flaky',
+      'done.',
+    ]) {
+      expect(result.out).toContain(text);
+    }
+    const pids = [...result.out.matchAll(/\(pid (\d+)\) exited/g)].map((m) => Number(m[1]));
+    expect(pids).toHaveLength(4);
+    for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow();
+  });
+});
