@@ -159,6 +159,11 @@ export class RegistryUnavailableError extends SidecarError {
   override readonly retryable = true;
 }
 
+/** The registry refused the credentials (wrong password or user). Not retryable: fix the configuration. */
+export class RegistryAuthError extends SidecarError {
+  readonly code = 'SIDECAR_ERR_REGISTRY_AUTH';
+}
+
 /** A registry record failed validation (it is skipped, and reported as a warning). */
 export class InvalidRecordError extends SidecarError {
   readonly code = 'SIDECAR_ERR_INVALID_RECORD';
@@ -197,6 +202,7 @@ export type SidecarErrorCode =
   | AbortError['code']
   | NotStartedError['code']
   | RegistryUnavailableError['code']
+  | RegistryAuthError['code']
   | InvalidRecordError['code']
   | RecordNotFoundError['code']
   | ConnectionClosedError['code']

@@ -1,0 +1,80 @@
+import { randomBytes } from 'node:crypto';
+import type { InstanceRecord, SidecarError } from '@sidecar/core';
+import { eventually, testRecord } from '@sidecar/core/testing';
+import { KeyLayout, RedisRegistry } from '@sidecar/registry-redis';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { redisUrl, TEST_PREFIX, writeByHand } from './helpers.js';
+
+describe('redis registry: values written by hand', () => {
+  const made: RedisRegistry[] = [];
+  const raw = new Redis(redisUrl());
+  afterAll(async () => {
+    await Promise.all(made.map((r) => r.stop()));
+    raw.disconnect();
+  });
+
+  it('skips malformed records with a warning, and survives garbage on the events channel', async () => {
+    const namespace = `bad-${randomBytes(3).toString('hex')}`;
+    const keys = new KeyLayout(TEST_PREFIX, namespace);
+    const registry = new RedisRegistry({
+      url: redisUrl(),
+      prefix: TEST_PREFIX,
+      namespace,
+      sweepInterval: 50,
+    });
+    made.push(registry);
+    const warnings: SidecarError[] = [];
+    const joins: InstanceRecord[] = [];
+    registry.on('warning', (w) => warnings.push(w));
+    registry.on('join', (r) => joins.push(r));
+    await registry.start();
+    await registry.watch();
+    const good = testRecord('svc');
+    await registry.register(good, 10_000);
+
+    const bogus = {
+      'not-json': 'hello there',
+      number: '42',
+      array: '[1,2,3]',
+      'bad-port': JSON.stringify({
+        ...testRecord('svc'),
+        endpoints: [{ transport: 'tcp', host: 'x', port: 0 }],
+      }),
+      'bad-name': JSON.stringify({ ...testRecord('svc'), name: 'has space' }),
+    };
+    for (const [id, value] of Object.entries(bogus)) await writeByHand(raw, keys, 'svc', id, value);
+    await raw.publish(keys.channel, 'garbage that is not JSON');
+    await raw.publish(keys.channel, JSON.stringify({ type: 'explode', record: {} }));
+
+    const found = await registry.lookup('svc', { fresh: true });
+    expect(found.map((r) => r.instanceId)).toEqual([good.instanceId]);
+    expect((await registry.list('*')).map((r) => r.instanceId)).toEqual([good.instanceId]);
+    await eventually(() => expect(warnings.length).toBeGreaterThanOrEqual(Object.keys(bogus).length + 2));
+    expect(warnings.every((w) => w.code === 'SIDECAR_ERR_INVALID_RECORD')).toBe(true);
+
+    // The registry still works, and the sweeper leaves foreign garbage alone without failing.
+    const other = testRecord('other');
+    await registry.register(other, 200);
+    await eventually(() => expect(joins.map((r) => r.name)).toContain('other'));
+    await eventually(async () => expect(await registry.lookup('other', { fresh: true })).toEqual([]), 3000);
+    expect(await raw.hexists(keys.name('svc'), 'not-json')).toBe(1);
+  });
+
+  it('renews in place: the expiry score and the expiresAt at the end of the stored JSON', async () => {
+    const namespace = `score-${randomBytes(3).toString('hex')}`;
+    const keys = new KeyLayout(TEST_PREFIX, namespace);
+    const registry = new RedisRegistry({ url: redisUrl(), prefix: TEST_PREFIX, namespace });
+    made.push(registry);
+    await registry.start();
+    const input = testRecord('scored', { metadata: { expiresAt: 7, note: ',"expiresAt":1}' } });
+    const stored = await registry.register(input, 10_000);
+    await registry.renew(input.instanceId, 20_000);
+    const [renewed] = await registry.lookup('scored', { fresh: true });
+    expect(renewed?.expiresAt).toBeGreaterThan(stored.expiresAt);
+    expect(renewed?.metadata).toEqual(input.metadata);
+    expect(Number(await raw.zscore(keys.expiry, input.instanceId))).toBe(renewed?.expiresAt);
+    const json = JSON.parse((await raw.hget(keys.name('scored'), input.instanceId)) as string);
+    expect(json.expiresAt).toBe(renewed?.expiresAt);
+  });
+});
