@@ -1,0 +1,229 @@
+import { FrameTooLargeError, ProtocolError } from '@sidecar/core';
+
+/** Default largest frame body accepted or sent, in bytes (1 MiB). */
+export const DEFAULT_MAX_FRAME_SIZE = 1024 * 1024;
+/** Bytes of the length prefix: a 32-bit unsigned big-endian integer. */
+export const FRAME_HEADER_SIZE = 4;
+/** The largest length a 4-byte prefix can hold. */
+const MAX_UINT32 = 0xffff_ffff;
+
+/** Checks a `maxFrameSize` option: a positive integer that fits the 4-byte prefix. */
+export function checkMaxFrameSize(max: number): number {
+  if (!Number.isInteger(max) || max < 1 || max > MAX_UINT32) {
+    throw new RangeError(`maxFrameSize must be an integer from 1 to ${MAX_UINT32}, got ${String(max)}`);
+  }
+  return max;
+}
+
+/**
+ * Turns one value into its JSON text, or throws ProtocolError when the value has no JSON form
+ * (`undefined`, a function, a symbol) and the JSON error (BigInt, cycles) otherwise.
+ */
+export function toJson(value: unknown): string {
+  const json = JSON.stringify(value);
+  if (typeof json !== 'string') throw new ProtocolError(`a ${typeof value} cannot be sent as a JSON frame`);
+  return json;
+}
+
+/**
+ * Encodes one value as a burro frame: a 4-byte big-endian byte length, then the UTF-8 JSON text.
+ * Throws FrameTooLargeError when the JSON is longer than `maxFrameSize` bytes.
+ *
+ * @example
+ * ```ts
+ * socket.write(encodeFrame({ type: 'addMethod', name: 'greet' }));
+ * ```
+ */
+export function encodeFrame(value: unknown, maxFrameSize = DEFAULT_MAX_FRAME_SIZE): Buffer {
+  return encodeJsonFrames([toJson(value)], maxFrameSize);
+}
+
+/** Encodes JSON texts (from `toJson`) as consecutive frames in one buffer. */
+export function encodeJsonFrames(texts: readonly string[], maxFrameSize = DEFAULT_MAX_FRAME_SIZE): Buffer {
+  const batch = new FrameBatch(maxFrameSize);
+  for (const text of texts) batch.addJson(text);
+  return batch.take();
+}
+
+/**
+ * Frames collected to be written at once: one buffer (one syscall) for many messages.
+ *
+ * @example
+ * ```ts
+ * const batch = new FrameBatch();
+ * batch.add({ a: 1 });
+ * batch.add({ b: 2 });
+ * socket.write(batch.take());
+ * ```
+ */
+export class FrameBatch {
+  #texts: string[] = [];
+  #lengths: number[] = [];
+  #bytes = 0;
+
+  constructor(readonly maxFrameSize = DEFAULT_MAX_FRAME_SIZE) {}
+
+  /** Frames waiting in the batch. */
+  get size(): number {
+    return this.#texts.length;
+  }
+
+  /** Adds a value; throws (and adds nothing) if it has no JSON form or is over the limit. */
+  add(value: unknown): void {
+    this.addJson(toJson(value));
+  }
+
+  /** Adds a JSON text; throws FrameTooLargeError (and adds nothing) if it is over the limit. */
+  addJson(text: string): void {
+    const length = byteLengthChecked(text, this.maxFrameSize);
+    this.#texts.push(text);
+    this.#lengths.push(length);
+    this.#bytes += FRAME_HEADER_SIZE + length;
+  }
+
+  /** Returns every frame added, in order, as one buffer, and empties the batch. */
+  take(): Buffer {
+    const out = Buffer.allocUnsafe(this.#bytes);
+    let offset = 0;
+    for (const [i, text] of this.#texts.entries()) {
+      out.writeUInt32BE(this.#lengths[i] as number, offset);
+      offset += FRAME_HEADER_SIZE;
+      offset += out.write(text, offset, 'utf8');
+    }
+    this.#texts = [];
+    this.#lengths = [];
+    this.#bytes = 0;
+    return out;
+  }
+
+  /** Drops every frame added. */
+  clear(): void {
+    this.#texts = [];
+    this.#lengths = [];
+    this.#bytes = 0;
+  }
+}
+
+function byteLengthChecked(text: string, max: number): number {
+  const length = Buffer.byteLength(text, 'utf8');
+  if (length > max) throw new FrameTooLargeError(length, max);
+  return length;
+}
+
+/**
+ * Incremental burro frame decoder: feed it chunks as they arrive, it hands out each complete
+ * value. A frame longer than `maxFrameSize` throws FrameTooLargeError as soon as its prefix is
+ * read (its body is never buffered); a body that is not JSON throws ProtocolError. After a
+ * throw the decoder refuses further input: the stream it reads is broken.
+ *
+ * @example
+ * ```ts
+ * const decoder = new FrameDecoder(64 * 1024);
+ * socket.on('data', (chunk) => decoder.push(chunk, (value) => console.log(value)));
+ * ```
+ */
+export class FrameDecoder {
+  readonly maxFrameSize: number;
+  #chunks: Buffer[] = [];
+  #offset = 0;
+  #buffered = 0;
+  #need = -1;
+  #failed: Error | undefined;
+
+  constructor(maxFrameSize = DEFAULT_MAX_FRAME_SIZE) {
+    this.maxFrameSize = checkMaxFrameSize(maxFrameSize);
+  }
+
+  /** Bytes received that do not form a complete frame yet (0 between frames). */
+  get buffered(): number {
+    return this.#buffered + (this.#need >= 0 ? FRAME_HEADER_SIZE : 0);
+  }
+
+  /** Appends bytes and calls `onValue` for every frame they complete, in order. */
+  push(chunk: Uint8Array, onValue: (value: unknown) => void): void {
+    if (this.#failed) throw this.#failed;
+    if (chunk.length === 0) return;
+    this.#chunks.push(
+      Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length),
+    );
+    this.#buffered += chunk.length;
+    try {
+      for (;;) {
+        if (this.#need < 0) {
+          if (this.#buffered < FRAME_HEADER_SIZE) return;
+          const length = this.#take(FRAME_HEADER_SIZE).readUInt32BE(0);
+          if (length > this.maxFrameSize) throw new FrameTooLargeError(length, this.maxFrameSize);
+          this.#need = length;
+        }
+        if (this.#buffered < this.#need) return;
+        const body = this.#take(this.#need);
+        this.#need = -1;
+        onValue(parseBody(body));
+      }
+    } catch (err) {
+      if (err instanceof FrameTooLargeError || err instanceof ProtocolError) {
+        this.#failed = err;
+        this.#chunks = [];
+        this.#buffered = 0;
+      }
+      throw err;
+    }
+  }
+
+  #take(n: number): Buffer {
+    if (n === 0) return Buffer.alloc(0);
+    this.#buffered -= n;
+    const first = this.#chunks[0] as Buffer;
+    if (first.length - this.#offset >= n) {
+      const out = first.subarray(this.#offset, this.#offset + n);
+      this.#offset += n;
+      if (this.#offset === first.length) {
+        this.#chunks.shift();
+        this.#offset = 0;
+      }
+      return out;
+    }
+    const out = Buffer.allocUnsafe(n);
+    let copied = 0;
+    while (copied < n) {
+      const chunk = this.#chunks[0] as Buffer;
+      const count = Math.min(chunk.length - this.#offset, n - copied);
+      chunk.copy(out, copied, this.#offset, this.#offset + count);
+      copied += count;
+      this.#offset += count;
+      if (this.#offset === chunk.length) {
+        this.#chunks.shift();
+        this.#offset = 0;
+      }
+    }
+    return out;
+  }
+}
+
+function parseBody(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    throw new ProtocolError(`unparsable frame of ${body.length} bytes: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+}
+
+/**
+ * Decodes a buffer that holds whole frames only. Throws ProtocolError if it ends inside a frame.
+ *
+ * @example
+ * ```ts
+ * decodeFrames(Buffer.concat([encodeFrame(1), encodeFrame('two')])); // [1, 'two']
+ * ```
+ */
+export function decodeFrames(bytes: Uint8Array, maxFrameSize = DEFAULT_MAX_FRAME_SIZE): unknown[] {
+  const decoder = new FrameDecoder(maxFrameSize);
+  const values: unknown[] = [];
+  decoder.push(bytes, (value) => values.push(value));
+  if (decoder.buffered > 0) {
+    throw new ProtocolError(`the input ends inside a frame (${decoder.buffered} bytes left over)`);
+  }
+  return values;
+}

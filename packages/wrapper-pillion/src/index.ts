@@ -1,0 +1,50 @@
+export {
+  checkMaxFrameSize,
+  DEFAULT_MAX_FRAME_SIZE,
+  decodeFrames,
+  encodeFrame,
+  encodeJsonFrames,
+  FRAME_HEADER_SIZE,
+  FrameBatch,
+  FrameDecoder,
+  toJson,
+} from './codec/frame.js';
+export { FrameDecoderStream, FrameEncoderStream, type FrameStreamOptions } from './codec/streams.js';
+export {
+  CallbackDroppedError,
+  InvalidMethodUriError,
+  MethodNotFoundError,
+  type PillionErrorCode,
+  RemoteError,
+} from './errors.js';
+export {
+  DEFAULT_CALLBACK_TTL,
+  DEFAULT_MAX_PENDING_CALLBACKS,
+  DEFAULT_MAX_REMOTE_METHODS,
+  type PillionOptions,
+  type ResolvedPillionOptions,
+  resolveOptions,
+} from './options.js';
+export type { PillionGroup } from './plugin/group.js';
+export { type MethodUri, parseMethodUri } from './plugin/method-uri.js';
+export { type PillionPlugin, pillion } from './plugin/pillion.js';
+export type {
+  DiscoverOptions,
+  PatternMethodUri,
+  PeerResult,
+  PillionSidecar,
+  Remote,
+} from './plugin/sidecar-ext.js';
+export { isCallOptions, splitCallArgs } from './protocol/call-args.js';
+export { generateId } from './protocol/ids.js';
+export type {
+  AddMethodMessage,
+  CallbackRef,
+  CallMessage,
+  ErrorMessage,
+  PillionMessage,
+  RemoveMethodMessage,
+} from './protocol/messages.js';
+export type { RemoteFunction } from './protocol/pending.js';
+export { type CallOptions, PillionSession, type SessionOptions } from './protocol/session.js';
+export { PillionStream } from './stream/pillion-stream.js';

@@ -1,0 +1,101 @@
+import { performance } from 'node:perf_hooks';
+
+/** A function that can be passed to, or provided for, a remote peer. */
+// biome-ignore lint/suspicious/noExplicitAny: remote arguments are untyped JSON and callbacks
+export type RemoteFunction = (...args: any[]) => unknown;
+
+/** An outgoing call that still has callbacks waiting to be invoked. */
+export interface PendingCall {
+  /** The id of the call message. */
+  readonly id: string;
+  /** The method called. */
+  readonly method: string;
+  /** Names of its callbacks still pending. */
+  readonly callbacks: Set<string>;
+  /** Set for promise calls: rejects the promise (and releases its timer and signal). */
+  fail?: (error: Error) => void;
+}
+
+/** One temporary method: a callback the remote side may invoke once. */
+export interface PendingCallback {
+  readonly fn: RemoteFunction;
+  readonly call: PendingCall;
+  readonly expiresAt: number;
+}
+
+/** Why a callback was dropped without being invoked. */
+export type DropReason = 'expired' | 'overflow';
+
+/**
+ * The callbacks a stream has handed out and not seen invoked yet, bounded in number (the
+ * oldest is dropped first) and in age (one unref'd timer sweeps them in insertion order).
+ */
+export class PendingCallbacks {
+  readonly #entries = new Map<string, PendingCallback>();
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly max: number,
+    readonly ttl: number,
+    readonly onDrop: (name: string, entry: PendingCallback, reason: DropReason) => void,
+  ) {}
+
+  /** How many callbacks are pending. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  has(name: string): boolean {
+    return this.#entries.has(name);
+  }
+
+  /** Registers a callback; drops the oldest ones first if the table is full. */
+  add(name: string, fn: RemoteFunction, call: PendingCall): void {
+    while (this.#entries.size >= this.max) {
+      const [oldest, entry] = this.#entries.entries().next().value as [string, PendingCallback];
+      this.#entries.delete(oldest);
+      this.onDrop(oldest, entry, 'overflow');
+    }
+    this.#entries.set(name, { fn, call, expiresAt: performance.now() + this.ttl });
+    this.#arm();
+  }
+
+  /** Removes and returns a callback (a temporary method is used at most once). */
+  take(name: string): PendingCallback | undefined {
+    const entry = this.#entries.get(name);
+    if (entry) this.#entries.delete(name);
+    if (this.#entries.size === 0) this.#disarm();
+    return entry;
+  }
+
+  /** Removes every callback and returns them. */
+  clear(): PendingCallback[] {
+    const all = [...this.#entries.values()];
+    this.#entries.clear();
+    this.#disarm();
+    return all;
+  }
+
+  #arm(): void {
+    if (this.#timer || this.#entries.size === 0) return;
+    const first = this.#entries.values().next().value as PendingCallback;
+    this.#timer = setTimeout(() => this.#sweep(), Math.max(0, first.expiresAt - performance.now()) + 1);
+    this.#timer.unref();
+  }
+
+  #disarm(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #sweep(): void {
+    this.#timer = undefined;
+    const now = performance.now();
+    for (const [name, entry] of this.#entries) {
+      if (entry.expiresAt > now) break;
+      this.#entries.delete(name);
+      this.onDrop(name, entry, 'expired');
+    }
+    this.#arm();
+  }
+}
