@@ -37,6 +37,15 @@ export class LazyStream extends Duplex {
     this.connected.catch(() => {});
   }
 
+  /**
+   * The connected transport stream, once `connect` has fired (undefined before). A wrapper may
+   * read and write it directly after connecting, to skip this stream's per-chunk hop; it must
+   * then not also use this stream's own read and write sides.
+   */
+  get socket(): Duplex | undefined {
+    return this.#socket;
+  }
+
   /** Starts connecting now instead of on first use. */
   open(): this {
     this.#start();
