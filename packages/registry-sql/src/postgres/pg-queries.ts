@@ -1,0 +1,80 @@
+import type { PgNames } from './pg-schema.js';
+
+/** A named (server-side prepared) statement. */
+export interface PgQuery {
+  name: string;
+  text: string;
+}
+
+/** Every statement the PostgreSQL dialect runs; all parameterized, each a single statement. */
+export interface PgQueries {
+  put: PgQuery;
+  touch: PgQuery;
+  remove: PgQuery;
+  byName: PgQuery;
+  all: PgQuery;
+  byPrefix: PgQuery;
+  sweep: PgQuery;
+  prune: PgQuery;
+  event: PgQuery;
+  replay: PgQuery;
+  clock: PgQuery;
+}
+
+/** Builds the statements for one schema and prefix. */
+export function pgQueries(n: PgNames): PgQueries {
+  const q = (name: string, text: string): PgQuery => ({ name: `sidecar-${name}`, text });
+  return {
+    // xmax = 0 holds for a freshly inserted row, not for one the ON CONFLICT branch updated.
+    put: q(
+      'put',
+      `WITH up AS (
+         INSERT INTO ${n.instances} AS t (namespace, instance_id, name, record, expires_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (namespace, instance_id) DO UPDATE SET
+           name = EXCLUDED.name, record = EXCLUDED.record,
+           expires_at = EXCLUDED.expires_at, updated_at = EXCLUDED.updated_at
+         RETURNING (t.xmax = 0) AS inserted, t.namespace, t.record, t.expires_at
+       )
+       SELECT ${n.announce}($7, CASE WHEN inserted THEN 'join' ELSE 'update' END, namespace, record, expires_at)
+       FROM up`,
+    ),
+    touch: q(
+      'touch',
+      `UPDATE ${n.instances} SET expires_at = $3, updated_at = $4 WHERE namespace = $1 AND instance_id = $2`,
+    ),
+    remove: q(
+      'remove',
+      `WITH gone AS (
+         DELETE FROM ${n.instances} WHERE namespace = $1 AND instance_id = $2
+         RETURNING namespace, record, expires_at
+       )
+       SELECT ${n.announce}($3, 'leave', namespace, record, expires_at) FROM gone`,
+    ),
+    byName: q(
+      'by-name',
+      `SELECT record, expires_at FROM ${n.instances} WHERE namespace = $1 AND name = $2 AND expires_at > $3`,
+    ),
+    all: q('all', `SELECT record, expires_at FROM ${n.instances} WHERE namespace = $1 AND expires_at > $2`),
+    byPrefix: q(
+      'by-prefix',
+      `SELECT record, expires_at FROM ${n.instances}
+       WHERE namespace = $1 AND expires_at > $2 AND name LIKE $3 ESCAPE '\\'`,
+    ),
+    sweep: q(
+      'sweep',
+      `WITH gone AS (
+         DELETE FROM ${n.instances} WHERE namespace = $1 AND expires_at <= $2
+         RETURNING namespace, record, expires_at
+       )
+       SELECT ${n.announce}($3, 'timeout', namespace, record, expires_at) FROM gone`,
+    ),
+    prune: q('prune', `DELETE FROM ${n.events} WHERE namespace = $1 AND created_at < $2`),
+    event: q('event', `SELECT payload FROM ${n.events} WHERE id = $1`),
+    replay: q(
+      'replay',
+      `SELECT id, created_at, payload FROM ${n.events} WHERE namespace = $1 AND created_at >= $2 ORDER BY id`,
+    ),
+    clock: q('clock', `SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now`),
+  };
+}

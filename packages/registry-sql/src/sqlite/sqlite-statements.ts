@@ -1,0 +1,72 @@
+import type Database from 'better-sqlite3';
+import type { SqliteTables } from './sqlite-schema.js';
+
+/** Largest number of events read in one batch. */
+export const EVENT_BATCH = 500;
+
+/** A stored row as read back: [record JSON, expires_at]. */
+export type StoredRow = [record: unknown, expiresAt: unknown];
+/** An events row: [id, namespace, type, record JSON, expires_at]. */
+export type EventRow = [id: number, namespace: string, type: string, record: unknown, expiresAt: unknown];
+
+/** Every statement the SQLite dialect runs, prepared once per connection; all parameterized. */
+export interface SqliteStatements {
+  exists: Database.Statement<[string, string]>;
+  upsert: Database.Statement<[string, string, string, number, number, string]>;
+  touch: Database.Statement<[number, number, string, string]>;
+  deleteOne: Database.Statement<[string, string]>;
+  byName: Database.Statement<[string, string, number]>;
+  all: Database.Statement<[string, number]>;
+  byPrefix: Database.Statement<[string, number, string]>;
+  anyExpired: Database.Statement<[string, number]>;
+  deleteExpired: Database.Statement<[string, number]>;
+  announce: Database.Statement<[string, string, number, number, string]>;
+  events: Database.Statement<[number]>;
+  lastEvent: Database.Statement<[]>;
+  anyOldEvent: Database.Statement<[number]>;
+  pruneEvents: Database.Statement<[number]>;
+  dataVersion: Database.Statement<[]>;
+}
+
+/** Prepares the statements on a migrated connection. */
+export function prepareStatements(db: Database.Database, t: SqliteTables): SqliteStatements {
+  const p = (sql: string) => db.prepare(sql);
+  return {
+    exists: p(`SELECT 1 FROM ${t.instances} WHERE namespace = ? AND instance_id = ?`).pluck(),
+    upsert: p(
+      `INSERT INTO ${t.instances} (namespace, instance_id, name, expires_at, updated_at, record)
+       VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (namespace, instance_id) DO UPDATE SET
+         name = excluded.name, expires_at = excluded.expires_at,
+         updated_at = excluded.updated_at, record = excluded.record`,
+    ),
+    touch: p(
+      `UPDATE ${t.instances} SET expires_at = ?, updated_at = ? WHERE namespace = ? AND instance_id = ?`,
+    ),
+    deleteOne: p(
+      `DELETE FROM ${t.instances} WHERE namespace = ? AND instance_id = ? RETURNING record, expires_at`,
+    ).raw(),
+    byName: p(
+      `SELECT record, expires_at FROM ${t.instances} WHERE namespace = ? AND name = ? AND expires_at > ?`,
+    ).raw(),
+    all: p(`SELECT record, expires_at FROM ${t.instances} WHERE namespace = ? AND expires_at > ?`).raw(),
+    byPrefix: p(
+      `SELECT record, expires_at FROM ${t.instances}
+       WHERE namespace = ? AND expires_at > ? AND name LIKE ? ESCAPE '\\'`,
+    ).raw(),
+    anyExpired: p(`SELECT 1 FROM ${t.instances} WHERE namespace = ? AND expires_at <= ? LIMIT 1`).pluck(),
+    deleteExpired: p(
+      `DELETE FROM ${t.instances} WHERE namespace = ? AND expires_at <= ? RETURNING record, expires_at`,
+    ).raw(),
+    announce: p(
+      `INSERT INTO ${t.events} (namespace, type, expires_at, created_at, record) VALUES (?, ?, ?, ?, ?)`,
+    ),
+    events: p(
+      `SELECT id, namespace, type, record, expires_at FROM ${t.events} WHERE id > ? ORDER BY id LIMIT ${EVENT_BATCH}`,
+    ).raw(),
+    lastEvent: p(`SELECT coalesce(max(id), 0) FROM ${t.events}`).pluck(),
+    anyOldEvent: p(`SELECT 1 FROM ${t.events} WHERE created_at < ? LIMIT 1`).pluck(),
+    pruneEvents: p(`DELETE FROM ${t.events} WHERE created_at < ?`),
+    dataVersion: p('PRAGMA data_version').pluck(),
+  };
+}
