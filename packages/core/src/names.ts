@@ -10,10 +10,11 @@ const PATTERN_CHARS = /[*?]/;
 
 function check(input: unknown, allowPattern: boolean): string {
   if (typeof input !== 'string') throw new InvalidNameError(input, 'a name must be a string');
-  const length = [...input].length;
-  if (length === 0) throw new InvalidNameError(input, 'a name must not be empty');
-  if (length > MAX_NAME_LENGTH)
+  if (input.length === 0) throw new InvalidNameError(input, 'a name must not be empty');
+  // UTF-16 length bounds the character count from above: count code points only when needed.
+  if (input.length > MAX_NAME_LENGTH && [...input].length > MAX_NAME_LENGTH) {
     throw new InvalidNameError(input, `longer than ${MAX_NAME_LENGTH} characters`);
+  }
   if (!input.isWellFormed()) throw new InvalidNameError(input, 'contains a lone surrogate');
   const bad = FORBIDDEN.exec(input);
   if (bad) {

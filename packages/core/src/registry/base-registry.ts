@@ -188,22 +188,35 @@ export abstract class BaseRegistry extends EventEmitter<RegistryEvents> implemen
     if (!options.fresh && cached && Date.now() - cached.fetchedAt < maxAge) return cached.records;
     let pending = this.#inflight.get(name);
     if (!pending) {
-      pending = this.#fetchLive(
-        () => this.fetchByName(name, options.signal),
-        (r) => r.name === name,
-      ).finally(() => this.#inflight.delete(name));
+      pending = this.#lookupNow(name, options.signal);
       this.#inflight.set(name, pending);
     }
     try {
-      const records = await pending;
-      this.#cache.set(name, { records, fetchedAt: Date.now() });
-      return records;
+      return await pending;
     } catch (err) {
       if (cached && isSidecarError(err) && err.retryable) {
         this.warn(err);
         return cached.records;
       }
       throw err;
+    }
+  }
+
+  /** One registry read for `name`, shared by concurrent lookups; fills the cache. */
+  async #lookupNow(name: string, signal: AbortSignal | undefined): Promise<InstanceRecord[]> {
+    try {
+      if (!this.#started) throw this.unavailable('cannot look up', new Error('the registry is not started'));
+      let rows: unknown[];
+      try {
+        rows = await this.fetchByName(name, signal);
+      } catch (err) {
+        throw this.unavailable('registry lookup failed', err);
+      }
+      const records = this.#live(rows, (r) => r.name === name);
+      this.#cache.set(name, { records, fetchedAt: Date.now() });
+      return records;
+    } finally {
+      this.#inflight.delete(name);
     }
   }
 
@@ -277,13 +290,16 @@ export abstract class BaseRegistry extends EventEmitter<RegistryEvents> implemen
     fetch: () => Promise<unknown[]>,
     keep: (record: InstanceRecord) => boolean,
   ): Promise<InstanceRecord[]> {
-    const rows = await this.#guard('lookup', fetch);
+    return this.#live(await this.#guard('lookup', fetch), keep);
+  }
+
+  /** The valid, unexpired records of this namespace among raw rows (malformed ones are warned about). */
+  #live(rows: unknown[], keep: (record: InstanceRecord) => boolean): InstanceRecord[] {
     const now = Date.now();
     const live: InstanceRecord[] = [];
     for (const row of rows) {
       const record = this.#parse(row);
-      if (record && record.expiresAt > now && record.namespace === this.namespace && keep(record))
-        live.push(record);
+      if (record && record.expiresAt > now && record.namespace === this.namespace && keep(record)) live.push(record);
     }
     return live;
   }
