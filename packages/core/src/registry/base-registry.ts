@@ -299,7 +299,8 @@ export abstract class BaseRegistry extends EventEmitter<RegistryEvents> implemen
     const live: InstanceRecord[] = [];
     for (const row of rows) {
       const record = this.#parse(row);
-      if (record && record.expiresAt > now && record.namespace === this.namespace && keep(record)) live.push(record);
+      if (record && record.expiresAt > now && record.namespace === this.namespace && keep(record))
+        live.push(record);
     }
     return live;
   }
