@@ -1,10 +1,16 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { connect as netConnect } from 'node:net';
+import { connect as netConnect, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { createSidecar, type Sidecar, type SidecarConfig, type SidecarError } from '@sidecar/core';
+import {
+  ConnectionClosedError,
+  createSidecar,
+  type Sidecar,
+  type SidecarConfig,
+  type SidecarError,
+} from '@sidecar/core';
 import { eventually, readAll } from '@sidecar/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -124,6 +130,24 @@ describe('a stream by name over real TCP', () => {
     paused?.resume();
     await drained;
     pushing.destroy();
+  });
+
+  it('reports a connection reset by the peer as a typed ConnectionClosedError', async () => {
+    const store = randomBytes(4).toString('hex');
+    const server = await tcpPeer('server', store);
+    server.on('stream', (stream) => {
+      stream.once('data', () => (stream as Socket).resetAndDestroy());
+    });
+    const client = await tcpPeer('client', store);
+    for (const stream of [await client.connect('server'), client.to('server')]) {
+      const failed = new Promise<Error>((resolve) => stream.once('error', resolve));
+      stream.write('trigger a reset');
+      stream.resume();
+      const err = await failed;
+      expect(err).toBeInstanceOf(ConnectionClosedError);
+      expect((err as ConnectionClosedError).code).toBe('SIDECAR_ERR_CONNECTION_CLOSED');
+      expect(((err as Error).cause as { code?: string }).code).toBe('ECONNRESET');
+    }
   });
 
   it('leaves a process with nothing keeping it alive after stop()', async () => {

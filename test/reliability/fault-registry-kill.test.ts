@@ -13,7 +13,7 @@ const OUTAGE_MS = 1500;
  * each peer renews in between. Two outages inside one heartbeat gap make the Redis adapter restore
  * records with their old expiresAt, and live peers are then reported as timed out (see docs).
  */
-const BETWEEN_FAULTS_MS = 2500;
+const BETWEEN_FAULTS_MS = 500;
 /** Bounded wait for both instances to be listed again after a restart. */
 const RECOVERY_LIMIT_MS = 30_000;
 

@@ -38,8 +38,8 @@ export class RedisRegistry extends BaseRegistry {
   readonly keys: KeyLayout;
   readonly #options: RedisRegistryOptions;
   readonly #target: string;
-  /** Records this registry wrote and keeps alive (restored after the server lost them). */
-  readonly #own = new Map<string, InstanceRecord>();
+  /** Records this registry wrote and keeps alive, with their lifetime (restored after the server lost them). */
+  readonly #own = new Map<string, { record: InstanceRecord; ttl: number }>();
   #client: RedisClient | undefined;
   #subscriber: Redis | Cluster | undefined;
   #outage = false;
@@ -88,7 +88,7 @@ export class RedisRegistry extends BaseRegistry {
 
   protected async put(record: InstanceRecord): Promise<void> {
     await this.#put(this.#c(), record, false);
-    this.#own.set(record.instanceId, record);
+    this.#own.set(record.instanceId, { record, ttl: Math.max(0, record.expiresAt - Date.now()) });
   }
 
   protected async touch(instanceId: string, expiresAt: number): Promise<boolean> {
@@ -105,8 +105,12 @@ export class RedisRegistry extends BaseRegistry {
         Date.now(),
       )) === 1;
     const own = this.#own.get(instanceId);
-    if (found && own) this.#own.set(instanceId, { ...own, expiresAt });
-    else if (!found) this.#own.delete(instanceId);
+    if (found && own) {
+      this.#own.set(instanceId, {
+        record: { ...own.record, expiresAt },
+        ttl: Math.max(0, expiresAt - Date.now()),
+      });
+    } else if (!found) this.#own.delete(instanceId);
     return found;
   }
 
@@ -207,10 +211,11 @@ export class RedisRegistry extends BaseRegistry {
     this.invalidateCache();
     const client = this.#client;
     if (!client || this.#options.restoreOnReconnect === false) return;
-    const now = Date.now();
-    for (const record of [...this.#own.values()]) {
-      if (record.expiresAt <= now) continue;
-      await this.#put(client, record, true).catch((err: unknown) =>
+    // A full lifetime from now: heartbeats failed during the outage, so the stored expiry may be
+    // about to pass, and a sweeper would report a live peer as timed out.
+    for (const { record, ttl } of [...this.#own.values()]) {
+      const restored = { ...record, expiresAt: Date.now() + ttl };
+      await this.#put(client, restored, true).catch((err: unknown) =>
         this.warn(this.unavailable('restoring a record after a reconnect failed', err)),
       );
     }

@@ -32,6 +32,7 @@ import { PeerGroup } from './group.js';
 import { Heartbeat } from './heartbeat.js';
 import { acceptHello } from './incoming.js';
 import { LazyStream } from './lazy-stream.js';
+import { typeSocketErrors } from './typed-errors.js';
 
 /** Typed events of a Sidecar. */
 export interface SidecarEvents<S> {
@@ -435,6 +436,7 @@ export class Sidecar<S extends Duplex = Duplex, G extends object = object> exten
         started,
       );
       this.#track(connection.socket);
+      typeSocketErrors(connection.socket, name);
       return connection;
     } finally {
       limit.clear();
@@ -459,6 +461,7 @@ export class Sidecar<S extends Duplex = Duplex, G extends object = object> exten
             limit.signal as AbortSignal,
           );
           this.#track(socket);
+          typeSocketErrors(socket, record.name);
           const stream = this.#wrap(socket, {
             direction: 'outgoing',
             local: this.self,
@@ -492,6 +495,7 @@ export class Sidecar<S extends Duplex = Duplex, G extends object = object> exten
       return undefined;
     });
     if (!accepted || socket.destroyed) return;
+    typeSocketErrors(socket, accepted.name);
     const stream = this.#wrap(socket, {
       direction: 'incoming',
       local: this.self,
