@@ -13,7 +13,12 @@ import {
   type TransportIdentity,
   throwIfAborted,
 } from '@sidecar/core';
-import { type AddressOptions, pickAddresses } from './addresses.js';
+import {
+  type AddressOptions,
+  DEFAULT_ADDRESS_CHECK_INTERVAL,
+  firstExternalIPv4,
+  pickAddresses,
+} from './addresses.js';
 
 /** Options shared by every socket-based transport. */
 export interface SocketTransportOptions extends AddressOptions {
@@ -59,7 +64,7 @@ export abstract class SocketTransport implements Transport {
     options: ListenOptions,
   ): Promise<Listener> {
     throwIfAborted(options.signal);
-    const { listenHost, advertiseHost } = pickAddresses(
+    const { listenHost, advertiseHost, follow } = pickAddresses(
       this.options,
       options.reach,
       this.options.env ?? process.env,
@@ -95,10 +100,24 @@ export abstract class SocketTransport implements Transport {
     server.on('error', (err) => onError(new DialError(`listener error: ${err.message}`, { cause: err })));
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : (this.options.port ?? 0);
+    let endpoint: Endpoint = { transport: this.name, host: advertiseHost, port };
+    // Follow this machine's address (a new DHCP lease) and report it, so the record is updated.
+    const watcher = follow
+      ? setInterval(() => {
+          const now = firstExternalIPv4();
+          if (now === endpoint.host) return;
+          endpoint = { ...endpoint, host: now };
+          options.onEndpointChange?.(endpoint);
+        }, this.options.addressCheckInterval ?? DEFAULT_ADDRESS_CHECK_INTERVAL)
+      : undefined;
+    watcher?.unref();
     let closed: Promise<void> | undefined;
     return {
-      endpoint: { transport: this.name, host: advertiseHost, port },
+      get endpoint() {
+        return endpoint;
+      },
       close: () => {
+        clearInterval(watcher);
         closed ??= new Promise<void>((resolve) => {
           server.close(() => resolve());
           for (const socket of open) socket.destroy();

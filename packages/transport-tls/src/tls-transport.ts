@@ -95,7 +95,9 @@ export class TlsTransport extends SocketTransport {
     const listener = await super.listen(onConnection, options);
     if (this.#tls.watch) this.#startWatching();
     return {
-      endpoint: listener.endpoint,
+      get endpoint() {
+        return listener.endpoint;
+      },
       close: async () => {
         await listener.close();
         if (this.#servers.size === 0) this.#stopWatching();

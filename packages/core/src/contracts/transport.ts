@@ -27,6 +27,8 @@ export interface ListenOptions {
   reach: RegistryReach;
   /** Receives per-connection failures (refused handshakes, socket errors) that are not fatal. */
   onError?: (error: SidecarError) => void;
+  /** Called when the endpoint to advertise changes (the machine's address moved); core updates the record. */
+  onEndpointChange?: (endpoint: Endpoint) => void;
 }
 
 /** Options of `Transport.dial`. */
@@ -39,7 +41,7 @@ export interface DialOptions {
 
 /** A listening transport. */
 export interface Listener {
-  /** The endpoint to advertise in the registry. */
+  /** The endpoint to advertise in the registry (it may change: see ListenOptions.onEndpointChange). */
   readonly endpoint: Endpoint;
   /** Stops accepting and closes every connection it accepted. Idempotent. */
   close(): Promise<void>;

@@ -14,7 +14,7 @@ import {
   type SidecarError,
 } from '../errors.js';
 import { isPattern, matchName, validateName, validatePattern } from '../names.js';
-import { type InstanceRecord, type JsonValue, type PeerInfo, peerInfoOf } from '../records.js';
+import { type Endpoint, type InstanceRecord, type JsonValue, type PeerInfo, peerInfoOf } from '../records.js';
 import { REGISTRY, resolveAllTokens, resolveToken, TRANSPORT, WRAPPER } from '../tokens.js';
 import { throwIfAborted, withTimeout } from '../util/abort.js';
 import { loadRegistry, loadTransport, loadWrapper } from './builtins.js';
@@ -286,7 +286,11 @@ export class Sidecar<S extends Duplex = Duplex, G extends object = object> exten
    * Changes what this peer publishes (provided methods, metadata) and, when started, writes it to
    * the registry at once. Wrappers use it to publish the methods they provide.
    */
-  updateRecord(patch: { methods?: string[]; metadata?: { [key: string]: JsonValue } }): Promise<void> {
+  updateRecord(patch: {
+    methods?: string[];
+    metadata?: { [key: string]: JsonValue };
+    endpoints?: Endpoint[];
+  }): Promise<void> {
     this.#record = { ...this.#record, ...patch };
     const write = this.#recordUpdate.then(async () => {
       if ((this.#state === 'started' || this.#state === 'starting') && this.#config.register !== false) {
@@ -316,6 +320,8 @@ export class Sidecar<S extends Duplex = Duplex, G extends object = object> exten
           signal,
           reach: registry.reach,
           onError: (err) => this.#warn(err),
+          onEndpointChange: () =>
+            void this.updateRecord({ endpoints: this.#listeners.map((l) => l.endpoint) }),
         }),
       );
     }
