@@ -50,6 +50,8 @@ export function buildProgram(): Command {
     .description('netcat by name: stdin to the peer, its replies to stdout')
     .argument('<name>', 'peer name')
     .option('--timeout <ms>', 'how long to wait for the peer to appear and answer', positiveInt, 5000)
+    .option('--raw', 'skip the wrapper chain: bytes as they are')
+    .option('--frames', 'JSON lines as burro frames (the default with a peer that publishes RPC methods)')
     .action((name: string, _o: object, cmd: Command) => cat(name, cmd.optsWithGlobals()));
 
   program

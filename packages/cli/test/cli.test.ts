@@ -8,7 +8,7 @@ function sqliteRegistry(): string {
   return `sqlite:${join(mkdtempSync(join(tmpdir(), 'sidecar-cli-')), 'registry.db')}`;
 }
 
-describe('the sidecar command, run as a user runs it', () => {
+describe('the sidecar command, run as a user runs it', { timeout: 90_000 }, () => {
   it('serves, lists, cats and stops a peer on a SQLite registry', async () => {
     const registry = sqliteRegistry();
     expect((await runCli(['ls', '--registry', registry])).out).toContain('no live peers');
@@ -88,34 +88,57 @@ describe('the sidecar command, run as a user runs it', () => {
     }
   });
 
-  it('lists peers on real Redis and PostgreSQL servers', async () => {
+  it('serves, lists, cats, calls and watches on real Redis and PostgreSQL servers', async () => {
     for (const registry of [process.env.SIDECAR_TEST_REDIS_URL, process.env.SIDECAR_TEST_POSTGRES_URL]) {
       expect(registry, 'the test setup starts redis-server and postgres').toBeTruthy();
-      const namespace = `cli-${process.pid}-${Date.now()}`;
-      const peer = startCli([
-        'serve',
-        'remote-peer',
+      const on = ['--registry', registry as string, '--namespace', `cli-${process.pid}-${Date.now()}`];
+      const watch = startCli(['watch', '--json', ...on]);
+      await waitForOutput(watch, 'watching');
+      const echo = startCli(['serve', 'remote-echo', ...on]);
+      const greeter = startCli(['demo', '--peer', 'greeter', ...on]);
+      await waitForOutput(echo, 'serving');
+      await waitForOutput(greeter, 'ready', 'out');
+      const listed = await runCli(['ls', '--json', ...on]);
+      expect((JSON.parse(listed.out) as Array<{ name: string }>).map((r) => r.name)).toEqual([
+        'greeter',
+        'remote-echo',
+      ]);
+      expect(
+        await runCli(['cat', 'remote-echo', ...on], { input: 'over the network registry\n' }),
+      ).toMatchObject({
+        code: 0,
+        out: 'over the network registry\n',
+      });
+      const namespace = on[3] as string;
+      const called = await runCli([
+        'call',
+        `${namespace}://greeter/greet`,
+        '"zoe"',
         '--registry',
         registry as string,
-        '--namespace',
-        namespace,
       ]);
-      await waitForOutput(peer, 'serving');
-      const listed = await runCli([
-        'ls',
-        '--json',
-        '--registry',
-        registry as string,
-        '--namespace',
-        namespace,
-      ]);
-      expect((JSON.parse(listed.out) as Array<{ name: string }>).map((r) => r.name)).toEqual(['remote-peer']);
-      expect(await interrupt(peer)).toBe(0);
+      expect(called.code, called.err).toBe(0);
+      expect(JSON.parse(called.out)).toMatch(/^hi there, zoe/);
+      expect(await interrupt(echo)).toBe(0);
+      expect(await interrupt(greeter)).toBe(0);
+      await waitForOutput(watch, '"event":"leave","name":"greeter"', 'out');
+      expect(await interrupt(watch)).toBe(0);
+      const events = watch
+        .output()
+        .out.trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { event: string; name: string });
+      expect(
+        events
+          .filter((e) => e.event === 'join')
+          .map((e) => e.name)
+          .sort(),
+      ).toEqual(['greeter', 'remote-echo']);
     }
   });
 });
 
-describe('sidecar call and sidecar demo', () => {
+describe('sidecar call and sidecar demo', { timeout: 90_000 }, () => {
   it('calls pillion methods by URI, one line per peer for patterns, with typed failures', async () => {
     const registry = sqliteRegistry();
     const namespace = 'calls';
@@ -158,6 +181,51 @@ describe('sidecar call and sidecar demo', () => {
     expect(badUri.code).toBe(2);
 
     for (const p of peers) expect(await interrupt(p)).toBe(0);
+  });
+
+  it('cat speaks burro frames to a peer that publishes methods, and bytes with --raw', async () => {
+    const registry = sqliteRegistry();
+    const namespace = 'frames';
+    const greeter = startCli(['demo', '--peer', 'greeter', '--registry', registry, '--namespace', namespace]);
+    await waitForOutput(greeter, 'ready', 'out');
+    const call = {
+      type: 'call',
+      id: '1_12345678',
+      method: 'greet',
+      params: ['ann', { name: 'x_cb' }],
+      functions: [1],
+    };
+    const framed = await runCli(['cat', 'greeter', '--registry', registry, '--namespace', namespace], {
+      input: `${JSON.stringify(call)}\n`,
+    });
+    expect(framed.code, framed.err).toBe(0);
+    const messages = framed.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; name?: string; method?: string; params?: unknown[] });
+    expect(messages.filter((m) => m.type === 'addMethod').map((m) => m.name)).toEqual(
+      expect.arrayContaining(['greet', 'status']),
+    );
+    expect(messages.find((m) => m.type === 'call' && m.method === 'x_cb')?.params?.[0]).toMatch(
+      /^hi there, ann/,
+    );
+    const raw = await runCli(['cat', 'greeter', '--raw', '--registry', registry, '--namespace', namespace]);
+    expect(raw.code, raw.err).toBe(0);
+    expect(raw.out).toContain('{"type":"addMethod","name":"greet"}');
+    expect(() => JSON.parse(raw.out.split('\n')[0] ?? '')).toThrow(); // length prefixes: not JSON lines
+
+    expect(await interrupt(greeter)).toBe(0);
+  });
+
+  it('cat exits as soon as the peer closes, even with stdin still open', async () => {
+    const registry = sqliteRegistry();
+    const quick = startCli(['serve', 'quick', '--registry', registry, '--', 'sh', '-c', 'echo bye']);
+    await waitForOutput(quick, 'serving');
+    const cat = startCli(['cat', 'quick', '--registry', registry]);
+    const code = await new Promise<number | null>((resolve) => cat.once('exit', resolve));
+    expect(code, cat.output().err).toBe(0);
+    expect(cat.output().out).toBe('bye\n');
+    expect(await interrupt(quick)).toBe(0);
   });
 
   it('runs the demo to the end with every child process gone', async () => {

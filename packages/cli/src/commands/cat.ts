@@ -1,5 +1,8 @@
+import { createInterface } from 'node:readline';
+import { type Duplex, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createSidecar, validateName } from '@sidecar/core';
+import { createSidecar, InvalidConfigError, validateName } from '@sidecar/core';
+import { FrameDecoderStream, FrameEncoderStream } from '@sidecar/wrapper-pillion';
 import { cliPeerName, type GlobalOptions, registryOf } from '../options.js';
 import { spinner } from '../output.js';
 
@@ -7,14 +10,21 @@ import { spinner } from '../output.js';
 export interface CatOptions extends GlobalOptions {
   /** How long to wait for the peer, in ms. */
   timeout?: number;
+  /** Bytes as they are, whatever the peer speaks. */
+  raw?: boolean;
+  /** Frames: stdin JSON lines become burro frames, frames from the peer become JSON lines. */
+  frames?: boolean;
 }
 
 /**
- * `sidecar cat <name>`: netcat by name. stdin goes to the peer, its replies to stdout; ends
- * when both directions have ended (stdin at EOF and the peer closed its side).
+ * `sidecar cat <name>`: netcat by name. stdin goes to the peer, its replies to stdout. When stdin
+ * ends, the stream is half-closed and cat waits for the peer to finish; when the peer closes, cat
+ * exits at once. The wrapper chain: with a peer that publishes RPC methods (pillion), or with
+ * `--frames`, lines are JSON values carried as burro frames; `--raw` skips it (bytes as they are).
  */
 export async function cat(name: string, options: CatOptions): Promise<void> {
   validateName(name);
+  if (options.raw && options.frames) throw new InvalidConfigError('--raw and --frames exclude each other');
   const registry = registryOf(options);
   const app = createSidecar({
     name: cliPeerName(),
@@ -29,11 +39,41 @@ export async function cat(name: string, options: CatOptions): Promise<void> {
     const stream = await app
       .connect(name, options.timeout ? { timeout: options.timeout } : {})
       .finally(() => wait.stop());
-    await Promise.all([
-      pipeline(process.stdin, stream, { end: true }),
-      pipeline(stream, process.stdout, { end: false }),
-    ]);
+    const frames = options.frames || (!options.raw && (await speaksFrames(app.peers(name))));
+    if (frames) await catFrames(stream);
+    else await catBytes(stream);
   } finally {
     await app.stop();
   }
+}
+
+async function speaksFrames(peers: Promise<Array<{ methods: string[] }>>): Promise<boolean> {
+  return (await peers.catch(() => [])).some((p) => p.methods.length > 0);
+}
+
+async function catBytes(stream: Duplex): Promise<void> {
+  process.stdin.pipe(stream);
+  await pipeline(stream, process.stdout, { end: false });
+}
+
+async function catFrames(stream: Duplex): Promise<void> {
+  const encoder = new FrameEncoderStream();
+  encoder.pipe(stream);
+  const lines = createInterface({ input: process.stdin });
+  lines.on('line', (line) => {
+    if (line.trim() === '') return;
+    try {
+      encoder.write(JSON.parse(line));
+    } catch {
+      process.stderr.write(`not JSON, not sent: ${line}\n`);
+    }
+  });
+  lines.once('close', () => encoder.end());
+  const toLines = new Transform({
+    writableObjectMode: true,
+    transform(value: unknown, _encoding, callback) {
+      callback(null, `${JSON.stringify(value)}\n`);
+    },
+  });
+  await pipeline(stream, new FrameDecoderStream(), toLines, process.stdout, { end: false });
 }

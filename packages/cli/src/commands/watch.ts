@@ -33,8 +33,7 @@ export async function watch(pattern: string, options: WatchOptions): Promise<voi
   for (const type of Object.keys(COLORS) as Array<keyof typeof COLORS>) registry.on(type, print(type));
   registry.on('warning', (w) => process.stderr.write(`warning: ${w.message}\n`));
   await registry.watch();
-  if (!options.json)
-    process.stderr.write(`watching "${pattern}" in namespace "${registry.namespace}" (Ctrl-C to stop)\n`);
+  process.stderr.write(`watching "${pattern}" in namespace "${registry.namespace}" (Ctrl-C to stop)\n`);
   await untilInterrupted();
   await registry.stop();
 }

@@ -23,6 +23,7 @@ export class LazyStream extends Duplex {
   readonly #abort = new AbortController();
   #socket: Duplex | undefined;
   #connecting = false;
+  #detached = false;
   #waiting: Array<() => void> = [];
   #resolve!: (peer: PeerInfo) => void;
   #reject!: (err: Error) => void;
@@ -68,14 +69,14 @@ export class LazyStream extends Duplex {
     }
     this.#socket = socket;
     this.peer = peer;
-    socket.on('data', (chunk: Buffer) => {
-      if (!this.push(chunk)) socket.pause();
-    });
-    socket.once('end', () => this.push(null));
+    socket.on('data', this.#onData);
+    socket.once('end', this.#onEnd);
     socket.once('error', (err) => this.destroy(err));
     socket.once('close', () => {
       if (!this.destroyed && !(socket.readableEnded && socket.writableFinished)) {
         this.destroy(new ConnectionClosedError(`the connection to "${peer.name}" closed unexpectedly`));
+      } else if (this.#detached && !this.destroyed) {
+        this.destroy(); // its readable side never ends by itself once detached
       }
     });
     this.emit('connect', peer);
@@ -93,8 +94,33 @@ export class LazyStream extends Duplex {
     }
   }
 
+  readonly #onData = (chunk: Buffer): void => {
+    if (!this.push(chunk)) this.#socket?.pause();
+  };
+
+  readonly #onEnd = (): void => {
+    this.push(null);
+  };
+
+  /**
+   * Hands the connected socket's readable side to the caller, who reads it directly from now on
+   * (skipping this stream's per-chunk hop): this stream stops reading from it. Writes may still go
+   * through this stream (queued ones flush first) or to the socket once `writableLength` is 0.
+   * Returns undefined when not connected yet, already detached, or when this stream holds unread data.
+   */
+  detach(): Duplex | undefined {
+    const socket = this.#socket;
+    if (!socket || this.#detached || this.readableLength > 0) return undefined;
+    this.#detached = true;
+    socket.off('data', this.#onData);
+    socket.off('end', this.#onEnd);
+    return socket;
+  }
+
   override _read(): void {
-    this.#whenConnected(() => this.#socket?.resume());
+    this.#whenConnected(() => {
+      if (!this.#detached) this.#socket?.resume();
+    });
   }
 
   override _write(chunk: Buffer, encoding: BufferEncoding, callback: Callback): void {

@@ -57,8 +57,8 @@ export function encodeJsonFrames(texts: readonly string[], maxFrameSize = DEFAUL
  * ```
  */
 export class FrameBatch {
-  #texts: string[] = [];
-  #lengths: number[] = [];
+  readonly #texts: string[] = [];
+  readonly #lengths: number[] = [];
   #bytes = 0;
 
   constructor(readonly maxFrameSize = DEFAULT_MAX_FRAME_SIZE) {}
@@ -84,22 +84,24 @@ export class FrameBatch {
   /** Returns every frame added, in order, as one buffer, and empties the batch. */
   take(): Buffer {
     const out = Buffer.allocUnsafe(this.#bytes);
+    const texts = this.#texts;
+    const lengths = this.#lengths;
     let offset = 0;
-    for (const [i, text] of this.#texts.entries()) {
-      out.writeUInt32BE(this.#lengths[i] as number, offset);
+    for (let i = 0; i < texts.length; i++) {
+      const length = lengths[i] as number;
+      out.writeUInt32BE(length, offset);
       offset += FRAME_HEADER_SIZE;
-      offset += out.write(text, offset, 'utf8');
+      out.write(texts[i] as string, offset, length, 'utf8');
+      offset += length;
     }
-    this.#texts = [];
-    this.#lengths = [];
-    this.#bytes = 0;
+    this.clear();
     return out;
   }
 
   /** Drops every frame added. */
   clear(): void {
-    this.#texts = [];
-    this.#lengths = [];
+    this.#texts.length = 0;
+    this.#lengths.length = 0;
     this.#bytes = 0;
   }
 }
@@ -124,9 +126,10 @@ function byteLengthChecked(text: string, max: number): number {
  */
 export class FrameDecoder {
   readonly maxFrameSize: number;
-  #chunks: Buffer[] = [];
-  #offset = 0;
-  #buffered = 0;
+  /** The bytes of the incomplete frame at the end of the input so far (header included). */
+  #parts: Buffer[] = [];
+  #partsLength = 0;
+  /** The body length of that frame once its header is in, else -1. */
   #need = -1;
   #failed: Error | undefined;
 
@@ -136,75 +139,68 @@ export class FrameDecoder {
 
   /** Bytes received that do not form a complete frame yet (0 between frames). */
   get buffered(): number {
-    return this.#buffered + (this.#need >= 0 ? FRAME_HEADER_SIZE : 0);
+    return this.#partsLength;
   }
 
-  /** Appends bytes and calls `onValue` for every frame they complete, in order. */
+  /**
+   * Appends bytes and calls `onValue` for every frame they complete, in order. Whole frames are
+   * parsed where they lie in the chunk; only a frame split across chunks is copied, once, when
+   * its last byte arrives.
+   */
   push(chunk: Uint8Array, onValue: (value: unknown) => void): void {
     if (this.#failed) throw this.#failed;
     if (chunk.length === 0) return;
-    this.#chunks.push(
-      Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length),
-    );
-    this.#buffered += chunk.length;
+    let bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
+    if (this.#partsLength > 0) {
+      const total = this.#partsLength + bytes.length;
+      this.#parts.push(bytes);
+      this.#partsLength = total;
+      if (this.#need >= 0 && total < FRAME_HEADER_SIZE + this.#need) return;
+      bytes = Buffer.concat(this.#parts, total);
+      this.#parts = [];
+      this.#partsLength = 0;
+      this.#need = -1;
+    }
+    let offset = 0;
     try {
       for (;;) {
-        if (this.#need < 0) {
-          if (this.#buffered < FRAME_HEADER_SIZE) return;
-          const length = this.#take(FRAME_HEADER_SIZE).readUInt32BE(0);
-          if (length > this.maxFrameSize) throw new FrameTooLargeError(length, this.maxFrameSize);
+        const left = bytes.length - offset;
+        if (left < FRAME_HEADER_SIZE) break;
+        const length = bytes.readUInt32BE(offset);
+        if (length > this.maxFrameSize) throw new FrameTooLargeError(length, this.maxFrameSize);
+        if (left - FRAME_HEADER_SIZE < length) {
           this.#need = length;
+          break;
         }
-        if (this.#buffered < this.#need) return;
-        const body = this.#take(this.#need);
-        this.#need = -1;
-        onValue(parseBody(body));
+        const start = offset + FRAME_HEADER_SIZE;
+        offset = start + length;
+        onValue(parseBody(bytes, start, offset));
       }
     } catch (err) {
       if (err instanceof FrameTooLargeError || err instanceof ProtocolError) {
         this.#failed = err;
-        this.#chunks = [];
-        this.#buffered = 0;
-      }
+        this.#parts = [];
+        this.#partsLength = 0;
+        this.#need = -1;
+      } else this.#keep(bytes, offset);
       throw err;
     }
+    this.#keep(bytes, offset);
   }
 
-  #take(n: number): Buffer {
-    if (n === 0) return Buffer.alloc(0);
-    this.#buffered -= n;
-    const first = this.#chunks[0] as Buffer;
-    if (first.length - this.#offset >= n) {
-      const out = first.subarray(this.#offset, this.#offset + n);
-      this.#offset += n;
-      if (this.#offset === first.length) {
-        this.#chunks.shift();
-        this.#offset = 0;
-      }
-      return out;
-    }
-    const out = Buffer.allocUnsafe(n);
-    let copied = 0;
-    while (copied < n) {
-      const chunk = this.#chunks[0] as Buffer;
-      const count = Math.min(chunk.length - this.#offset, n - copied);
-      chunk.copy(out, copied, this.#offset, this.#offset + count);
-      copied += count;
-      this.#offset += count;
-      if (this.#offset === chunk.length) {
-        this.#chunks.shift();
-        this.#offset = 0;
-      }
-    }
-    return out;
+  /** Keeps the bytes from `offset` on: the start of a frame not complete yet. */
+  #keep(bytes: Buffer, offset: number): void {
+    if (offset >= bytes.length) return;
+    this.#parts.push(offset === 0 ? bytes : bytes.subarray(offset));
+    this.#partsLength = bytes.length - offset;
   }
 }
 
-function parseBody(body: Buffer): unknown {
+function parseBody(bytes: Buffer, start: number, end: number): unknown {
   try {
-    return JSON.parse(body.toString('utf8'));
+    return JSON.parse(bytes.toString('utf8', start, end));
   } catch (err) {
-    throw new ProtocolError(`unparsable frame of ${body.length} bytes: ${(err as Error).message}`, {
+    throw new ProtocolError(`unparsable frame of ${end - start} bytes: ${(err as Error).message}`, {
       cause: err,
     });
   }

@@ -33,45 +33,62 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   );
 }
 
+/** Whether a call's reply callback (its last function parameter) has been called. */
+export interface ReplyTrack {
+  replied: boolean;
+}
+
+/** What `invokeProvided` needs from the session. */
+export interface InvokeHost {
+  /** A function that calls the remote callback `name` (and marks `track` when given). */
+  remoteFunction(name: string, track?: ReplyTrack): RemoteFunction;
+  /** The method (or its promise) failed: answer the call with an error message. */
+  failed(id: string | number, method: string, err: unknown): void;
+}
+
 /**
- * Runs a provided method. A throw is reported through `onFailure`. If the method returns a
+ * Runs a provided method for call `id`. Callback references in `params` (at the `functions`
+ * indices) become functions. A throw is reported through `host.failed`. If the method returns a
  * promise, a rejection is reported too, and a resolved value other than `undefined` is passed to
  * the call's last callback, unless the method already invoked that callback itself: so both
  * `(name, cb) => cb('hi')` and `async (name) => 'hi'` answer a promise call.
  */
 export function invokeProvided(
+  host: InvokeHost,
   fn: RemoteFunction,
-  args: unknown[],
-  functions: readonly number[],
-  onFailure: (err: unknown) => void,
+  params: unknown[],
+  functions: readonly number[] | undefined,
+  id: string | number,
+  method: string,
 ): void {
+  let args = params;
+  let track: ReplyTrack | undefined;
   let replyIndex = -1;
-  for (const k of functions) replyIndex = Math.max(replyIndex, k);
-  let replied = false;
-  const reply = replyIndex >= 0 ? (args[replyIndex] as RemoteFunction) : undefined;
-  if (reply) {
-    args[replyIndex] = (...values: unknown[]) => {
-      replied = true;
-      return reply(...values);
-    };
+  if (functions && functions.length > 0) {
+    for (const k of functions) replyIndex = Math.max(replyIndex, k);
+    track = { replied: false };
+    args = params.slice();
+    for (const k of functions) {
+      const { name } = params[k] as { name: string };
+      args[k] = host.remoteFunction(name, k === replyIndex ? track : undefined);
+    }
   }
-  let result: unknown;
   try {
-    result = fn(...args);
+    const result = fn(...args);
     if (!isThenable(result)) return;
+    const reply = track && (args[replyIndex] as RemoteFunction);
     result.then(
       (value) => {
-        if (value === undefined || !reply || replied) return;
-        replied = true;
+        if (value === undefined || !reply || track?.replied) return;
         try {
           reply(value);
         } catch (err) {
-          onFailure(err);
+          host.failed(id, method, err);
         }
       },
-      (err: unknown) => onFailure(err),
+      (err: unknown) => host.failed(id, method, err),
     );
   } catch (err) {
-    onFailure(err);
+    host.failed(id, method, err);
   }
 }

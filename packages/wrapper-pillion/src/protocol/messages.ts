@@ -38,6 +38,29 @@ export interface ErrorMessage {
 /** Any pillion message. */
 export type PillionMessage = AddMethodMessage | RemoveMethodMessage | CallMessage | ErrorMessage;
 
+/**
+ * The JSON text of a call message, byte for byte what `JSON.stringify` gives for
+ * `{ type: 'call', id, method, params, functions }`, built from `params` already in JSON (so a
+ * promise call's reply reference can be appended without a second stringify). `id` must need no
+ * escaping (generated ids are digits, `_` and `x`).
+ */
+export function callJson(
+  id: string,
+  method: string,
+  paramsJson: string,
+  functions: readonly number[],
+): string {
+  const list =
+    functions.length === 0 ? '' : functions.length === 1 ? String(functions[0]) : functions.join(',');
+  return `{"type":"call","id":"${id}","method":${JSON.stringify(method)},"params":${paramsJson},"functions":[${list}]}`;
+}
+
+/** `paramsJson` (a JSON array) with `{"name":callback}` appended as its last element. */
+export function appendCallbackRef(paramsJson: string, callback: string): string {
+  const ref = `{"name":"${callback}"}]`;
+  return paramsJson === '[]' ? `[${ref}` : `${paramsJson.slice(0, -1)},${ref}`;
+}
+
 /** The error text the original sends for a call to a method it does not provide. */
 export function notFoundText(method: string): string {
   return `method \`${method}' not found`;

@@ -10,17 +10,31 @@ export interface PendingCall {
   readonly id: string;
   /** The method called. */
   readonly method: string;
-  /** Names of its callbacks still pending. */
-  readonly callbacks: Set<string>;
+  /** Names of its callbacks still pending (usually one: an array is cheaper than a Set). */
+  readonly callbacks: string[];
   /** Set for promise calls: rejects the promise (and releases its timer and signal). */
-  fail?: (error: Error) => void;
+  fail?(error: Error): void;
+  /** Set for promise calls: resolves the promise with what its reply callback was called with. */
+  settle?(values: unknown[]): void;
 }
 
 /** One temporary method: a callback the remote side may invoke once. */
 export interface PendingCallback {
-  readonly fn: RemoteFunction;
+  /** The function to call; undefined for a promise call's reply (then `call.settle` is used). */
+  readonly fn: RemoteFunction | undefined;
   readonly call: PendingCall;
   readonly expiresAt: number;
+}
+
+/** Removes `name` from a call's pending callback names; true when none are left. */
+export function removeCallbackName(call: PendingCall, name: string): boolean {
+  const names = call.callbacks;
+  if (names.length === 1 && names[0] === name) names.length = 0;
+  else {
+    const i = names.indexOf(name);
+    if (i >= 0) names.splice(i, 1);
+  }
+  return names.length === 0;
 }
 
 /** Why a callback was dropped without being invoked. */
@@ -49,8 +63,13 @@ export class PendingCallbacks {
     return this.#entries.has(name);
   }
 
+  /** The callback called `name`, left in place. */
+  get(name: string): PendingCallback | undefined {
+    return this.#entries.get(name);
+  }
+
   /** Registers a callback; drops the oldest ones first if the table is full. */
-  add(name: string, fn: RemoteFunction, call: PendingCall): void {
+  add(name: string, fn: RemoteFunction | undefined, call: PendingCall): void {
     while (this.#entries.size >= this.max) {
       const [oldest, entry] = this.#entries.entries().next().value as [string, PendingCallback];
       this.#entries.delete(oldest);
@@ -60,11 +79,14 @@ export class PendingCallbacks {
     this.#arm();
   }
 
-  /** Removes and returns a callback (a temporary method is used at most once). */
+  /**
+   * Removes and returns a callback (a temporary method is used at most once). The sweep timer
+   * stays armed when the table empties (no clearTimeout + setTimeout per call): it then fires
+   * once, finds nothing and is not re-armed.
+   */
   take(name: string): PendingCallback | undefined {
     const entry = this.#entries.get(name);
     if (entry) this.#entries.delete(name);
-    if (this.#entries.size === 0) this.#disarm();
     return entry;
   }
 

@@ -6,10 +6,12 @@ import {
   TimeoutError,
 } from '@sidecar/core';
 import { CallbackDroppedError, MethodNotFoundError, RemoteError } from '../errors.js';
-import { uniqueId } from './ids.js';
-import { checkCall, invokeProvided, messageOf } from './invoke.js';
+import { generateId } from './ids.js';
+import { checkCall, type InvokeHost, invokeProvided, messageOf, type ReplyTrack } from './invoke.js';
 import {
+  appendCallbackRef,
   type CallMessage,
+  callJson,
   isObject,
   methodOfNotFound,
   notFoundText,
@@ -22,7 +24,9 @@ import {
   type PendingCallback,
   PendingCallbacks,
   type RemoteFunction,
+  removeCallbackName,
 } from './pending.js';
+import { PromiseCall } from './promise-call.js';
 
 /** Options of one call made with the promise API. */
 export interface CallOptions {
@@ -34,8 +38,11 @@ export interface CallOptions {
 
 /** What a session needs from the stream it runs on. */
 export interface SessionOptions {
-  /** Sends one message (may throw FrameTooLargeError or ProtocolError for unencodable values). */
-  send(message: PillionMessage): void;
+  /**
+   * Sends one message (may throw FrameTooLargeError or ProtocolError for unencodable values).
+   * `json`, when given, is the message's JSON text, already made: send it as is.
+   */
+  send(message: PillionMessage, json?: string): void;
   /** The name of the remote peer, for error messages. */
   peerName(): string;
   /** Most callbacks pending at once (the oldest is dropped beyond). */
@@ -63,8 +70,16 @@ export class PillionSession {
   readonly #options: SessionOptions;
   readonly #provided = new Map<string, RemoteFunction>();
   readonly #remote = new Set<string>();
+  /**
+   * Calls made with callRemote that have callbacks pending, by id. Promise calls are not kept
+   * here: their reply callback is named `x_<id>`, so `#callbacks` finds them by id.
+   */
   readonly #calls = new Map<string, PendingCall>();
   readonly #callbacks: PendingCallbacks;
+  readonly #host: InvokeHost = {
+    remoteFunction: (name, track) => this.#remoteFunction(name, track),
+    failed: (id, method, err) => this.#methodFailed(id, method, err),
+  };
   #started = false;
   #closed: Error | undefined;
 
@@ -123,49 +138,39 @@ export class PillionSession {
 
   /** Sends a call (the original's API): function parameters become one-shot callbacks. */
   callRemote(method: string, params: readonly unknown[]): CallMessage {
-    return this.#issue(method, params).message;
+    return this.#issue(method, params);
   }
 
   /** Calls `method` with `args` plus a callback, and resolves with what the callback receives. */
-  call(method: string, args: readonly unknown[], options: CallOptions = {}): Promise<unknown> {
-    return new Promise<unknown>((resolve, reject) => {
-      const { signal, timeout } = options;
-      if (signal?.aborted) return reject(abortErrorOf(signal));
-      let timer: NodeJS.Timeout | undefined;
-      let pending: PendingCall | undefined;
-      const settle = () => {
-        if (timer) clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-      };
-      const fail = (error: Error) => {
-        settle();
-        if (pending) this.#release(pending);
-        reject(error);
-      };
-      const onAbort = () => fail(abortErrorOf(signal as AbortSignal));
-      const reply = (...values: unknown[]) => {
-        settle();
-        resolve(values.length <= 1 ? values[0] : values);
-      };
-      try {
-        pending = this.#issue(method, [...args, reply], fail).call;
-      } catch (err) {
-        return reject(err);
-      }
-      signal?.addEventListener('abort', onAbort, { once: true });
-      if (timeout !== undefined && timeout !== Number.POSITIVE_INFINITY) {
-        if (!(timeout > 0))
-          return fail(new RangeError(`timeout must be a positive number of ms, got ${timeout}`));
-        timer = setTimeout(
-          () =>
-            fail(
-              new TimeoutError(`the call to "${method}" on "${this.#peer}" timed out after ${timeout} ms`),
-            ),
-          timeout,
-        );
-        timer.unref();
-      }
+  call(method: string, args: readonly unknown[], options?: CallOptions): Promise<unknown> {
+    const signal = options?.signal;
+    const timeout = options?.timeout;
+    if (signal?.aborted) return Promise.reject(abortErrorOf(signal));
+    const timed = timeout !== undefined && timeout !== Number.POSITIVE_INFINITY;
+    if (timed && !(timeout > 0)) {
+      return Promise.reject(new RangeError(`timeout must be a positive number of ms, got ${timeout}`));
+    }
+    let call: PromiseCall | undefined;
+    const promise = new Promise<unknown>((resolve, reject) => {
+      call = new PromiseCall(generateId(), method, resolve, reject);
     });
+    const pending = call as PromiseCall;
+    try {
+      this.#issue(method, args, pending);
+    } catch (err) {
+      pending.reject(err as Error);
+      return promise;
+    }
+    if (signal) pending.watch(signal, () => this.#abandon(pending, abortErrorOf(signal)));
+    if (timed) {
+      pending.expire(timeout, () =>
+        this.#abandon(
+          pending,
+          new TimeoutError(`the call to "${method}" on "${this.#peer}" timed out after ${timeout} ms`),
+        ),
+      );
+    }
+    return promise;
   }
 
   /** Handles one decoded message. Throws ProtocolError when the stream must be closed. */
@@ -195,9 +200,9 @@ export class PillionSession {
   close(error: Error): void {
     if (this.#closed) return;
     this.#closed = error;
-    const calls = [...this.#calls.values()];
+    const calls = new Set<PendingCall>(this.#calls.values());
+    for (const entry of this.#callbacks.clear()) calls.add(entry.call);
     this.#calls.clear();
-    this.#callbacks.clear();
     for (const call of calls) call.fail?.(error);
   }
 
@@ -205,50 +210,75 @@ export class PillionSession {
     return this.#options.peerName();
   }
 
-  #issue(method: string, params: readonly unknown[], fail?: (error: Error) => void) {
+  /**
+   * Sends a call. Function parameters become callbacks (temporary methods) registered once the
+   * message is sent; a promise call (`promise`) gets one more callback, its reply, at the end.
+   */
+  #issue(method: string, params: readonly unknown[], promise?: PromiseCall): CallMessage {
     if (this.#closed) {
       throw new ConnectionClosedError(
         `the pillion stream to "${this.#peer}" is closed: ${this.#closed.message}`,
-        {
-          cause: this.#closed,
-        },
+        { cause: this.#closed },
       );
     }
     if (typeof method !== 'string' || method === '')
       throw new TypeError('a method name must be a non-empty string');
-    const id = uniqueId((candidate) => this.#calls.has(candidate));
+    const id = promise ? promise.id : generateId();
     const functions: number[] = [];
-    const names: Array<[string, RemoteFunction]> = [];
-    let call: PendingCall | undefined;
-    const wire = params.map((param, index) => {
-      if (typeof param !== 'function') return param;
-      call ??= { id, method, callbacks: new Set(), ...(fail ? { fail } : {}) };
-      const pendingCall = call;
-      const name = uniqueId((n) => this.#callbacks.has(n) || pendingCall.callbacks.has(n), 'x_');
-      pendingCall.callbacks.add(name);
-      names.push([name, param as RemoteFunction]);
-      functions.push(index);
-      return { name };
-    });
-    const message: CallMessage = { type: 'call', id, method, params: wire, functions };
-    this.#options.send(message);
-    if (call) {
-      this.#calls.set(id, call);
-      for (const [name, fn] of names) this.#callbacks.add(name, fn, call);
+    let call: PendingCall | undefined = promise;
+    let wire = params as unknown[];
+    for (let i = 0; i < params.length; i++) {
+      if (typeof params[i] !== 'function') continue;
+      if (wire === params) wire = params.slice();
+      call ??= { id, method, callbacks: [] };
+      const name = `x_${generateId()}`;
+      call.callbacks.push(name);
+      wire[i] = { name };
+      functions.push(i);
     }
-    return { message, call };
+    let paramsJson: string;
+    if (promise) {
+      // The reply's name derives from the call id, unique already: no second id to make.
+      const name = `x_${id}`;
+      promise.callbacks.push(name);
+      functions.push(wire.length);
+      if (wire === params) {
+        paramsJson = appendCallbackRef(JSON.stringify(params), name);
+        wire = [...params, { name }];
+      } else {
+        wire.push({ name });
+        paramsJson = JSON.stringify(wire);
+      }
+    } else paramsJson = JSON.stringify(wire);
+    const message: CallMessage = { type: 'call', id, method, params: wire, functions };
+    this.#options.send(message, callJson(id, method, paramsJson, functions));
+    if (call) {
+      if (!promise) this.#calls.set(id, call);
+      const names = call.callbacks;
+      for (let j = 0; j < names.length; j++) {
+        const index = functions[j] as number;
+        const fn = index < params.length ? (params[index] as RemoteFunction) : undefined;
+        this.#callbacks.add(names[j] as string, fn, call);
+      }
+    }
+    return message;
+  }
+
+  /** Gives up on a promise call (abort, timeout): frees its callbacks and rejects it. */
+  #abandon(call: PromiseCall, error: Error): void {
+    this.#release(call);
+    call.fail(error);
   }
 
   #release(call: PendingCall): void {
     for (const name of call.callbacks) this.#callbacks.take(name);
-    call.callbacks.clear();
+    call.callbacks.length = 0;
     this.#calls.delete(call.id);
   }
 
   #dropped(name: string, entry: PendingCallback, reason: DropReason): void {
     const call = entry.call;
-    call.callbacks.delete(name);
-    if (call.callbacks.size === 0) this.#calls.delete(call.id);
+    if (removeCallbackName(call, name)) this.#calls.delete(call.id);
     call.fail?.(
       reason === 'expired'
         ? new TimeoutError(
@@ -269,15 +299,15 @@ export class PillionSession {
       return;
     }
     const { method, params } = message as unknown as CallMessage;
-    const functions = (message.functions ?? []) as number[];
-    const args = params.slice();
-    for (const k of functions) args[k] = this.#remoteFunction((params[k] as { name: string }).name);
+    const functions = message.functions as number[] | undefined;
     const entry = this.#callbacks.take(method);
     if (entry) {
-      entry.call.callbacks.delete(method);
-      if (entry.call.callbacks.size === 0) this.#calls.delete(entry.call.id);
+      const args = functions && functions.length > 0 ? this.#withRemoteFunctions(params, functions) : params;
+      const call = entry.call;
+      if (removeCallbackName(call, method)) this.#calls.delete(call.id);
       try {
-        entry.fn(...args);
+        if (entry.fn) entry.fn(...args);
+        else call.settle?.(args);
       } catch (err) {
         this.#methodFailed(id, method, err);
       }
@@ -288,7 +318,14 @@ export class PillionSession {
       this.#replyError(id, notFoundText(method));
       return;
     }
-    invokeProvided(fn, args, functions, (err) => this.#methodFailed(id, method, err));
+    invokeProvided(this.#host, fn, params, functions, id, method);
+  }
+
+  /** A copy of `params` with each callback reference turned into a function that calls it. */
+  #withRemoteFunctions(params: unknown[], functions: readonly number[]): unknown[] {
+    const args = params.slice();
+    for (const k of functions) args[k] = this.#remoteFunction((params[k] as { name: string }).name);
+    return args;
   }
 
   #onError(message: Record<string, unknown>): void {
@@ -296,7 +333,8 @@ export class PillionSession {
     if (typeof error !== 'string' || (typeof inResponseTo !== 'string' && typeof inResponseTo !== 'number')) {
       throw new ProtocolError(`an error message needs a string error and inResponseTo: ${preview(message)}`);
     }
-    const call = this.#calls.get(String(inResponseTo));
+    const callId = String(inResponseTo);
+    const call = this.#calls.get(callId) ?? this.#callbacks.get(`x_${callId}`)?.call;
     const missing = methodOfNotFound(error);
     const err =
       missing !== undefined
@@ -328,8 +366,9 @@ export class PillionSession {
     }
   }
 
-  #remoteFunction(name: string): RemoteFunction {
+  #remoteFunction(name: string, track?: ReplyTrack): RemoteFunction {
     return (...args: unknown[]) => {
+      if (track) track.replied = true;
       if (!this.#closed) this.#issue(name, args);
     };
   }

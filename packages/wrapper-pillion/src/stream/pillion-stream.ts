@@ -8,7 +8,7 @@ import {
 } from '@sidecar/core';
 import { FrameBatch, FrameDecoder } from '../codec/frame.js';
 import { type PillionOptions, type ResolvedPillionOptions, resolveOptions } from '../options.js';
-import { splitCallArgs } from '../protocol/call-args.js';
+import { isCallOptions, splitCallArgs } from '../protocol/call-args.js';
 import type { CallMessage, PillionMessage } from '../protocol/messages.js';
 import type { RemoteFunction } from '../protocol/pending.js';
 import { type CallOptions, PillionSession } from '../protocol/session.js';
@@ -45,6 +45,12 @@ export class PillionStream extends Duplex {
   failure: Error | undefined;
 
   readonly #input: Duplex;
+  /** The input when it is a LazyStream (from `to(name)`). */
+  readonly #lazy: LazyStream | undefined;
+  /** The LazyStream's socket once this stream reads and writes it directly (see #takeOver). */
+  #socket: Duplex | undefined;
+  readonly #onData = (chunk: Buffer) => this.#decode(chunk);
+  readonly #flushNow = () => this.#flush();
   readonly #options: ResolvedPillionOptions;
   readonly #session: PillionSession;
   readonly #decoder: FrameDecoder;
@@ -52,6 +58,7 @@ export class PillionStream extends Duplex {
   readonly #receive: (message: unknown) => void;
   #flushScheduled = false;
   #started = false;
+  #ended = false;
   #connected: boolean;
 
   constructor(input: Duplex, context: Partial<WrapperContext> = {}, options: PillionOptions = {}) {
@@ -63,7 +70,7 @@ export class PillionStream extends Duplex {
     this.#decoder = new FrameDecoder(this.#options.maxFrameSize);
     this.#batch = new FrameBatch(this.#options.maxFrameSize);
     this.#session = new PillionSession({
-      send: (message) => this.#send(message),
+      send: (message, json) => this.#send(message, json),
       peerName: () => this.peer?.name ?? this.remoteName,
       maxPendingCallbacks: this.#options.maxPendingCallbacks,
       callbackTtl: this.#options.callbackTtl,
@@ -74,10 +81,12 @@ export class PillionStream extends Duplex {
     });
     this.#receive = (message) => this.#session.receive(message);
     const lazy = input instanceof LazyStream ? input : undefined;
+    this.#lazy = lazy;
     this.#connected = !lazy || lazy.peer !== undefined;
     lazy?.once('connect', (peer: PeerInfo) => {
       this.#connected = true;
       this.peer = peer;
+      if (this.#started) this.#listen();
     });
     input.on('error', (err) => this.#fail(err));
     input.once('end', () => this.#remoteEnded());
@@ -116,12 +125,15 @@ export class PillionStream extends Duplex {
    * PeerNotFoundError, if the stream never connected).
    */
   call<T = unknown>(name: string, ...args: unknown[]): Promise<T> {
-    const { params, options } = splitCallArgs(args);
-    return this.request<T>(name, params, options);
+    if (args.length > 0 && isCallOptions(args[args.length - 1])) {
+      const { params, options } = splitCallArgs(args);
+      return this.request<T>(name, params, options);
+    }
+    return this.request<T>(name, args);
   }
 
   /** Like `call`, with the arguments as an array and the options separate (no guessing). */
-  request<T = unknown>(name: string, args: readonly unknown[], options: CallOptions = {}): Promise<T> {
+  request<T = unknown>(name: string, args: readonly unknown[], options?: CallOptions): Promise<T> {
     this.#start();
     return this.#session.call(name, args, options) as Promise<T>;
   }
@@ -179,11 +191,33 @@ export class PillionStream extends Duplex {
   #start(): void {
     if (this.#started || this.destroyed) return;
     this.#started = true;
-    this.#input.on('data', (chunk: Buffer) => this.#onData(chunk));
+    // A LazyStream not connected yet: connect now, and read once 'connect' has fired.
+    if (this.#lazy && this.#lazy.peer === undefined) this.#lazy.open();
+    else this.#listen();
     this.#session.start();
   }
 
-  #onData(chunk: Buffer): void {
+  /** Starts reading: the LazyStream's socket itself when it can be taken over, else the input. */
+  #listen(): void {
+    if (!this.#takeOver()) this.#input.on('data', this.#onData);
+  }
+
+  /**
+   * Reads and writes a connected LazyStream's socket directly, skipping its per-chunk Duplex hop
+   * (LazyStream.detach hands the socket's readable side over; it refuses when it holds unread
+   * data, and the hop then stays).
+   */
+  #takeOver(): boolean {
+    const socket = this.#lazy?.detach();
+    if (!socket) return false;
+    this.#socket = socket;
+    socket.on('data', this.#onData);
+    socket.once('end', () => this.#remoteEnded());
+    socket.resume();
+    return true;
+  }
+
+  #decode(chunk: Buffer): void {
     try {
       this.#decoder.push(chunk, this.#receive);
     } catch (err) {
@@ -191,15 +225,17 @@ export class PillionStream extends Duplex {
     }
   }
 
-  #send(message: PillionMessage): void {
-    this.#batch.add(message);
+  #send(message: PillionMessage, json: string | undefined): void {
+    if (json === undefined) this.#batch.add(message);
+    else this.#batch.addJson(json);
     this.#scheduleFlush();
   }
 
+  /** Frames sent in one tick go out together, in one buffer (one write, one syscall). */
   #scheduleFlush(): void {
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
-    process.nextTick(() => this.#flush());
+    process.nextTick(this.#flushNow);
   }
 
   #flush(): void {
@@ -210,10 +246,15 @@ export class PillionStream extends Duplex {
       this.#batch.clear();
       return;
     }
-    input.write(this.#batch.take());
+    // Straight to the socket when taken over, unless earlier writes still wait in the LazyStream.
+    const socket = this.#socket;
+    if (socket && input.writableLength === 0 && !socket.destroyed) socket.write(this.#batch.take());
+    else input.write(this.#batch.take());
   }
 
   #remoteEnded(): void {
+    if (this.#ended) return;
+    this.#ended = true;
     this.#session.close(new ConnectionClosedError(`"${this.remoteName}" ended the stream before answering`));
     this.push(null);
     if (!this.writableEnded) this.end();
