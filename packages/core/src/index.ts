@@ -76,7 +76,13 @@ export {
 export { PeerGroup, type PeerGroupEvents } from './sidecar/group.js';
 export { LazyStream } from './sidecar/lazy-stream.js';
 export { type OpenRegistryOptions, openRegistry } from './sidecar/open-registry.js';
-export { type ConnectOptions, Sidecar, type SidecarEvents, type ToResult } from './sidecar/sidecar.js';
+export {
+  type ConnectOptions,
+  Sidecar,
+  type SidecarEvents,
+  type StopOptions,
+  type ToResult,
+} from './sidecar/sidecar.js';
 export {
   PLUGIN_CONTEXT,
   type Provider,

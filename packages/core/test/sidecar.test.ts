@@ -348,6 +348,36 @@ describe('Sidecar (memory registry and transport)', () => {
     await registry.stop();
   });
 
+  it('lets in-flight streams finish when stopping with drain, and cuts them without', async () => {
+    store = randomBytes(4).toString('hex');
+    const slowReply = (app: Sidecar) =>
+      app.on('stream', (stream) => {
+        stream.resume();
+        setTimeout(() => stream.end('late reply'), 300);
+      });
+    const graceful = await started('graceful');
+    slowReply(graceful);
+    const client = await started('client');
+    const stream = await client.connect('graceful');
+    stream.end('request');
+    const reply = readAll(stream);
+    await sleep(50);
+    await graceful.stop({ drain: 2000 });
+    expect((await reply).toString()).toBe('late reply');
+
+    const abrupt = await started('abrupt');
+    slowReply(abrupt);
+    const cut = await client.connect('abrupt');
+    cut.end('request');
+    const outcome = readAll(cut).then(
+      (data) => data.toString(),
+      () => 'failed',
+    );
+    await sleep(50);
+    await abrupt.stop();
+    expect(await outcome).not.toBe('late reply');
+  });
+
   it('never hands a wrapped stream to the user when a wrapper throws', async () => {
     store = randomBytes(4).toString('hex');
     const server = await started('server');

@@ -27,11 +27,15 @@ async function join(): Promise<void> {
   emit({ t: 'joined', instanceId: app.instanceId });
 }
 
+/** A graceful leave: deregister, let in-flight requests finish (drain), then close. */
 async function leave(app: Sidecar): Promise<void> {
   emit({ t: 'leaving', instanceId: app.instanceId });
-  await app.stop();
+  await app.stop({ drain: DRAIN_MS });
   emit({ t: 'left', instanceId: app.instanceId });
 }
+
+const DRAIN_MS = 2000;
+const leaving = new Set<Promise<void>>();
 
 for (let i = 0; i < (config.keep ?? 2); i++) await join();
 emit({ t: 'ready', pid: process.pid, instances: running.map((a) => ({ instanceId: a.instanceId })) });
@@ -39,7 +43,7 @@ emit({ t: 'ready', pid: process.pid, instances: running.map((a) => ({ instanceId
 onCommand(async (command) => {
   if (command.cmd !== 'stop' || stopping) return;
   stopping = true;
-  await Promise.all(running.splice(0).map((app) => leave(app)));
+  await Promise.all([...running.splice(0).map((app) => leave(app)), ...leaving]);
   emit({ t: 'stopped' });
   process.exit(0);
 });
@@ -49,7 +53,14 @@ while (!stopping) {
   if (stopping) break;
   try {
     await join();
-    if (running.length > (config.keep ?? 2)) await leave(running.shift() as Sidecar);
+    if (running.length > (config.keep ?? 2)) {
+      // Not awaited: the churn goes on while the leaving instance drains.
+      const done = leave(running.shift() as Sidecar).catch((err: unknown) =>
+        emit({ t: 'churn-error', error: errorInfo(err) }),
+      );
+      leaving.add(done);
+      void done.finally(() => leaving.delete(done));
+    }
   } catch (err) {
     emit({ t: 'churn-error', error: errorInfo(err) });
   }

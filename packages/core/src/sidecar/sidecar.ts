@@ -16,7 +16,7 @@ import {
 import { isPattern, matchName, validateName, validatePattern } from '../names.js';
 import { type Endpoint, type InstanceRecord, type JsonValue, type PeerInfo, peerInfoOf } from '../records.js';
 import { REGISTRY, resolveAllTokens, resolveToken, TRANSPORT, WRAPPER } from '../tokens.js';
-import { throwIfAborted, withTimeout } from '../util/abort.js';
+import { delay, throwIfAborted, withTimeout } from '../util/abort.js';
 import { loadRegistry, loadTransport, loadWrapper } from './builtins.js';
 import {
   DEFAULT_CONNECT_TIMEOUT,
@@ -68,6 +68,20 @@ export type ToResult<N extends string, S, G> = N extends `${string}${'*' | '?'}$
   : S;
 
 type State = 'stopped' | 'starting' | 'started' | 'stopping';
+
+/** Options of `stop()`. */
+export interface StopOptions {
+  /**
+   * How long open streams get to finish after this peer deregistered, in ms. New streams are
+   * still accepted meanwhile (from callers whose cache still had this peer); whatever is open
+   * when the time is up is closed.
+   * @default 0
+   */
+  drain?: number;
+}
+
+const DRAIN_POLL_MS = 20;
+const DRAIN_QUIET_MS = 150;
 
 function noop(): void {}
 
@@ -200,13 +214,16 @@ export class Sidecar<S extends Duplex = Duplex, G extends object = object> exten
     return this.#starting;
   }
 
-  /** Deregisters, closes every listener and stream, and disconnects from the registry. Idempotent. */
-  async stop(): Promise<void> {
+  /**
+   * Deregisters, closes every listener and stream, and disconnects from the registry. Idempotent.
+   * With `drain`, open streams get that long to finish after the deregistration (a graceful leave).
+   */
+  async stop(options: StopOptions = {}): Promise<void> {
     if (this.#state === 'starting') await this.#starting?.catch(noop);
     if (this.#state === 'stopping') return this.#stopping;
     if (this.#state !== 'started') return;
     this.#state = 'stopping';
-    this.#stopping = this.#teardown().then(() => {
+    this.#stopping = this.#teardown(options.drain ?? 0).then(() => {
       this.#state = 'stopped';
       this.emit('stopped');
     });
@@ -350,7 +367,7 @@ export class Sidecar<S extends Duplex = Duplex, G extends object = object> exten
     await registry.watch({ signal });
   }
 
-  async #teardown(): Promise<void> {
+  async #teardown(drain = 0): Promise<void> {
     const registry = this.#registry;
     await registry?.unwatch().catch(noop);
     this.#heartbeat?.stop();
@@ -358,6 +375,7 @@ export class Sidecar<S extends Duplex = Duplex, G extends object = object> exten
     if (registry && this.#listeners.length > 0) {
       await registry.deregister(this.instanceId).catch((err: unknown) => this.#warn(err));
     }
+    if (drain > 0) await this.#drain(drain);
     await Promise.all(this.#listeners.map((l) => l.close().catch(noop)));
     this.#listeners = [];
     for (const stream of this.#open) stream.destroy();
@@ -534,6 +552,19 @@ export class Sidecar<S extends Duplex = Duplex, G extends object = object> exten
   #dispatch(stream: S, peer: PeerInfo): void {
     for (const group of this.#groups.values())
       if (matchName(group.pattern, peer.name)) group.add(stream, peer);
+  }
+
+  /**
+   * Waits up to `ms` for the open streams to finish. Listeners stay open meanwhile: a caller whose
+   * cache still had this peer is served, so a stream counts as drained only after a quiet moment.
+   */
+  async #drain(ms: number): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (Date.now() < deadline) {
+      const empty = this.#open.size === 0;
+      await delay(Math.min(empty ? DRAIN_QUIET_MS : DRAIN_POLL_MS, Math.max(0, deadline - Date.now())));
+      if (empty && this.#open.size === 0) return;
+    }
   }
 
   #track(stream: Duplex): void {

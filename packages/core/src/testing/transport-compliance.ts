@@ -28,6 +28,9 @@ export function readAll(stream: Duplex): Promise<Buffer> {
     stream.on('data', (c: Buffer) => chunks.push(c));
     stream.once('end', () => resolve(Buffer.concat(chunks)));
     stream.once('error', reject);
+    stream.once('close', () => {
+      if (!stream.readableEnded) reject(new Error('the stream closed before its end'));
+    });
   });
 }
 
