@@ -155,7 +155,7 @@ describe('fault: a peer is SIGKILLed with streams and calls open', () => {
     figures.failedInFlight = failed.length + rpcFails.length + ends.filter((e) => !e.ok).length;
     figures.notes.push(
       `in flight on the killed peer: ${rpcFails.length} pillion calls rejected with ${kinds(rpcFails.map((f) => f.error as ErrorInfo))}; ` +
-        `${echoErrors.length} held plain streams failed with ${kinds(echoErrors)} (untyped: core passes socket errors through, and a FIN from a dead peer looks like a normal end); ` +
+        `${echoErrors.length} held plain streams failed with ${kinds(echoErrors)} (a reset is a typed ConnectionClosedError; a FIN from a dead peer looks like a normal end, so the reply is caught short by the protocol check); ` +
         `${failed.length} request streams failed with ${kinds(failed.map((c) => c.error))}`,
       `${after.length} requests started after the kill: all answered by the survivor; timeout reported once per killed instance on each of ${observers.length} observers`,
     );
