@@ -139,9 +139,9 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     );
     const timeouts = events.filter((e) => e.startsWith('timeout:'));
     line(`every child process has exited; ${timeouts.length} timeout event(s) seen (${timeouts.join(', ')})`);
-    console.log(
-      `\n${paint('green', 'done.')} Try it yourself: sidecar serve echo & echo hi | sidecar cat echo`,
-    );
+    console.log(`\n${paint('green', 'done.')} Next, in two terminals: pnpm sidecar serve echo`);
+    console.log('    and then: echo hi | pnpm -s sidecar cat echo');
+    note('(installed from npm, the command is just `sidecar`; `sidecar --help` lists them all)');
   } finally {
     for (const child of children.values())
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
