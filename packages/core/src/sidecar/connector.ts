@@ -13,9 +13,15 @@ import {
 } from '../errors.js';
 import type { InstanceRecord, PeerInfo } from '../records.js';
 import { peerInfoOf } from '../records.js';
-import { delay, withTimeout } from '../util/abort.js';
+import { delay } from '../util/abort.js';
 import { encodeHello, type HelloPeer, readHello } from '../wire/hello.js';
 import type { Strategy } from './config.js';
+
+/** How long a connect may take: a deadline (ms since epoch) and, optionally, the caller's signal. */
+export interface ConnectLimits {
+  deadline: number;
+  signal?: AbortSignal | undefined;
+}
 
 /** A connected socket and who is on the other end. */
 export interface Connection {
@@ -51,19 +57,28 @@ export class Connector {
     this.#options = options;
   }
 
-  /** Connects to some live instance of `name`. `signal` bounds the whole attempt (wait included). */
-  async connect(name: string, signal: AbortSignal, waitedFrom = Date.now()): Promise<Connection> {
+  /**
+   * Connects to some live instance of `name`, trying until `limits.deadline` (the wait for the
+   * name to appear included) unless `limits.signal` aborts first.
+   */
+  async connect(name: string, limits: ConnectLimits, waitedFrom = Date.now()): Promise<Connection> {
+    const { signal, deadline } = limits;
     const attempts: Error[] = [];
     let seen = false;
     let fresh = false;
     let backoff = FIRST_BACKOFF;
+    const giveUp = (): Error =>
+      signal?.aborted
+        ? new AbortError(signal.reason)
+        : seen
+          ? new PeerUnreachableError(name, attempts)
+          : new PeerNotFoundError(name, Date.now() - waitedFrom);
     for (;;) {
       let records: InstanceRecord[] = [];
       try {
-        records = await this.#options.registry.lookup(name, { fresh, signal });
+        records = await this.#options.registry.lookup(name, signal ? { fresh, signal } : { fresh });
       } catch (err) {
-        if (!isSidecarError(err) || !err.retryable || signal.aborted)
-          throw this.#final(err, signal, name, seen, attempts, waitedFrom);
+        if (!isSidecarError(err) || !err.retryable || signal?.aborted) throw signal?.aborted ? giveUp() : err;
         attempts.push(err);
       }
       if (records.length > 0) {
@@ -77,26 +92,34 @@ export class Connector {
           );
         }
         for (const record of this.#order(usable, name)) {
+          if (signal?.aborted || Date.now() >= deadline) throw giveUp();
           try {
-            return await this.connectInstance(record, signal);
+            return await this.connectInstance(record, limits);
           } catch (err) {
-            if (signal.aborted) throw this.#final(err, signal, name, seen, attempts, waitedFrom);
+            if (signal?.aborted) throw giveUp();
             attempts.push(err as Error);
           }
         }
       }
+      const left = deadline - Date.now();
+      if (left <= 0) throw giveUp();
       try {
-        await delay(backoff, signal);
-      } catch (err) {
-        throw this.#final(err, signal, name, seen, attempts, waitedFrom);
+        await delay(Math.min(backoff, left), signal);
+      } catch {
+        throw giveUp();
       }
       backoff = Math.min(backoff * 2, MAX_BACKOFF);
       fresh = true;
     }
   }
 
-  /** Connects to one given instance (dial + hello), within `dialTimeout`. */
-  async connectInstance(record: InstanceRecord, parent: AbortSignal): Promise<Connection> {
+  /**
+   * Connects to one given instance (dial + hello) within `dialTimeout` (and the deadline). One
+   * AbortController per attempt, aborted by a plain timer: AbortSignal listeners are costly, so
+   * the caller's signal is only linked when there is one, and the hello wait is ended by
+   * destroying the socket rather than by another listener.
+   */
+  async connectInstance(record: InstanceRecord, limits: ConnectLimits): Promise<Connection> {
     const picked = this.#pickEndpoint(record);
     if (!picked) {
       throw new NoCommonTransportError(
@@ -106,15 +129,26 @@ export class Connector {
       );
     }
     const { transport, endpoint } = picked;
-    const { signal, clear } = withTimeout(
-      parent,
-      this.#options.dialTimeout,
-      `dialing ${record.name} at ${endpoint.host}:${endpoint.port}`,
-    );
+    const where = `${endpoint.host}:${endpoint.port}`;
+    const timeout = Math.max(0, Math.min(this.#options.dialTimeout, limits.deadline - Date.now()));
+    const controller = new AbortController();
     let socket: Duplex | undefined;
+    const stop = (reason: Error) => {
+      controller.abort(reason);
+      socket?.destroy(reason);
+    };
+    const timer = setTimeout(
+      () => stop(new TimeoutError(`dialing "${record.name}" at ${where} timed out after ${timeout} ms`)),
+      timeout,
+    );
+    const parent = limits.signal;
+    const onParent = () => stop(new AbortError(parent?.reason));
+    if (parent?.aborted) onParent();
+    else parent?.addEventListener('abort', onParent, { once: true });
     try {
       const expect = { name: record.name, namespace: record.namespace };
-      socket = await transport.dial(endpoint, { signal: signal as AbortSignal, expect });
+      socket = await transport.dial(endpoint, { signal: controller.signal, expect });
+      if (controller.signal.aborted) throw controller.signal.reason;
       socket.on('error', noop);
       socket.write(
         encodeHello({
@@ -123,11 +157,11 @@ export class Connector {
           to: { name: record.name, instanceId: record.instanceId },
         }),
       );
-      const answer = await readHello(socket, signal);
+      const answer = await readHello(socket);
       if (answer.type === 'refuse') {
         throw new HelloRefusedError(
           answer.reason,
-          `${endpoint.host}:${endpoint.port} refused the hello for "${record.name}": ${answer.message}`,
+          `${where} refused the hello for "${record.name}": ${answer.message}`,
         );
       }
       if (answer.type !== 'welcome') throw new ProtocolError(`expected a welcome, got a ${answer.type}`);
@@ -139,15 +173,16 @@ export class Connector {
       ) {
         throw new HelloRefusedError(
           'wrong-peer',
-          `${endpoint.host}:${endpoint.port} is ${JSON.stringify(from?.name)}, not "${record.name}" (stale address)`,
+          `${where} is ${JSON.stringify(from?.name)}, not "${record.name}" (stale address)`,
         );
       }
       return { socket, peer: peerInfoOf(record) };
     } catch (err) {
       socket?.destroy();
-      throw err;
+      throw controller.signal.aborted ? controller.signal.reason : err;
     } finally {
-      clear();
+      clearTimeout(timer);
+      parent?.removeEventListener('abort', onParent);
     }
   }
 
@@ -171,22 +206,5 @@ export class Connector {
     this.#turn.set(name, turn + 1);
     const start = turn % sorted.length;
     return [...sorted.slice(start), ...sorted.slice(0, start)];
-  }
-
-  #final(
-    err: unknown,
-    signal: AbortSignal,
-    name: string,
-    seen: boolean,
-    attempts: Error[],
-    since: number,
-  ): Error {
-    if (signal.aborted) {
-      if (!(signal.reason instanceof TimeoutError)) return new AbortError(signal.reason);
-      // The time limit ran out: say why the wait failed.
-      if (!seen) return new PeerNotFoundError(name, Date.now() - since);
-      return new PeerUnreachableError(name, attempts);
-    }
-    return err instanceof Error ? err : new Error(String(err));
   }
 }

@@ -16,7 +16,7 @@ import {
 import { isPattern, matchName, validateName, validatePattern } from '../names.js';
 import { type Endpoint, type InstanceRecord, type JsonValue, type PeerInfo, peerInfoOf } from '../records.js';
 import { REGISTRY, resolveAllTokens, resolveToken, TRANSPORT, WRAPPER } from '../tokens.js';
-import { delay, throwIfAborted, withTimeout } from '../util/abort.js';
+import { delay, throwIfAborted } from '../util/abort.js';
 import { loadRegistry, loadTransport, loadWrapper } from './builtins.js';
 import {
   DEFAULT_CONNECT_TIMEOUT,
@@ -448,23 +448,11 @@ export class Sidecar<S extends Duplex = Duplex, G extends object = object> exten
   async #connectByName(name: string, signal?: AbortSignal, timeout?: number): Promise<Connection> {
     await this.#ready(signal);
     const started = Date.now();
-    const limit = withTimeout(
-      signal,
-      timeout ?? this.#config.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT,
-      `connecting to "${name}"`,
-    );
-    try {
-      const connection = await (this.#connector as Connector).connect(
-        name,
-        limit.signal as AbortSignal,
-        started,
-      );
-      this.#track(connection.socket);
-      typeSocketErrors(connection.socket, name);
-      return connection;
-    } finally {
-      limit.clear();
-    }
+    const deadline = started + (timeout ?? this.#config.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT);
+    const connection = await (this.#connector as Connector).connect(name, { deadline, signal }, started);
+    this.#track(connection.socket);
+    typeSocketErrors(connection.socket, name);
+    return connection;
   }
 
   async #connectAll(group: PeerGroup<S>, options: { signal?: AbortSignal }): Promise<S[]> {
@@ -474,16 +462,12 @@ export class Sidecar<S extends Duplex = Duplex, G extends object = object> exten
     const opened: S[] = [];
     await Promise.all(
       fresh.map(async (record) => {
-        const limit = withTimeout(
-          options.signal,
-          this.#config.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT,
-          `connecting to "${record.name}"`,
-        );
+        const deadline = Date.now() + (this.#config.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT);
         try {
-          const { socket, peer } = await (this.#connector as Connector).connectInstance(
-            record,
-            limit.signal as AbortSignal,
-          );
+          const { socket, peer } = await (this.#connector as Connector).connectInstance(record, {
+            deadline,
+            signal: options.signal,
+          });
           this.#track(socket);
           typeSocketErrors(socket, record.name);
           const stream = this.#wrap(socket, {
@@ -497,8 +481,6 @@ export class Sidecar<S extends Duplex = Duplex, G extends object = object> exten
           opened.push(stream);
         } catch (err) {
           this.#warn(err);
-        } finally {
-          limit.clear();
         }
       }),
     );
