@@ -1,8 +1,10 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { interrupt, runCli, startCli, waitForOutput } from './run-cli.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { interrupt, killLeftovers, runCli, startCli, waitForOutput } from './run-cli.js';
+
+afterEach(killLeftovers);
 
 function sqliteRegistry(): string {
   return `sqlite:${join(mkdtempSync(join(tmpdir(), 'sidecar-cli-')), 'registry.db')}`;

@@ -4,6 +4,23 @@ import { fileURLToPath } from 'node:url';
 
 const entry = join(dirname(fileURLToPath(import.meta.url)), '../src/bin.ts');
 
+const started = new Set<ChildProcessWithoutNullStreams>();
+
+/** Kills every program a test started and left running (a failed test must not leak processes). */
+export async function killLeftovers(): Promise<void> {
+  const alive = [...started].filter((c) => c.exitCode === null && c.signalCode === null);
+  await Promise.all(
+    alive.map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          child.once('exit', () => resolve());
+          child.kill('SIGKILL');
+        }),
+    ),
+  );
+  started.clear();
+}
+
 /** Starts the real `sidecar` program (from its sources) with `args`. */
 export function startCli(
   args: string[],
@@ -12,6 +29,8 @@ export function startCli(
   const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@sidecar/source', entry, ...args], {
     env: { ...process.env, NO_COLOR: '1', ...env },
   });
+  started.add(child);
+  child.once('exit', () => started.delete(child));
   let out = '';
   let err = '';
   child.stdout.on('data', (d: Buffer) => {
