@@ -117,6 +117,8 @@ export class Sidecar<S extends Duplex = Duplex, G extends object = object> exten
   readonly #slots: Array<StreamWrapper[] | string>;
   /** Wrappers added with addStreamWrapper, after the configured ones. */
   readonly #extra: StreamWrapper[] = [];
+  /** The full chain, cached until a wrapper is added or loaded. */
+  #chain: StreamWrapper[] | undefined;
   readonly #wrapperPlugins: WrapperPlugin[] = [];
   readonly #groups = new Map<string, PeerGroup<S> & G>();
   readonly #open = new Set<Duplex>();
@@ -290,6 +292,7 @@ export class Sidecar<S extends Duplex = Duplex, G extends object = object> exten
   /** Appends a stream wrapper (the original sidecar's name for `config.wrappers`). */
   addStreamWrapper<O extends Duplex>(wrapper: StreamWrapper<S, O>): Sidecar<O, G> {
     this.#extra.push(wrapper as unknown as StreamWrapper);
+    this.#chain = undefined;
     return this as unknown as Sidecar<O, G>;
   }
 
@@ -403,6 +406,7 @@ export class Sidecar<S extends Duplex = Duplex, G extends object = object> exten
     for (const [i, slot] of this.#slots.entries()) {
       if (typeof slot === 'string') {
         this.#slots[i] = this.#registerWrapperPlugin(await loadWrapper(slot, config.wrapperOptions?.[slot]));
+        this.#chain = undefined;
       }
     }
     this.#registry = resolveToken(this.container, REGISTRY);
@@ -514,21 +518,33 @@ export class Sidecar<S extends Duplex = Duplex, G extends object = object> exten
   }
 
   #wrap(stream: Duplex, context: WrapperContext): S {
-    let wrapped = stream;
-    if (this.#slots.some((slot) => typeof slot === 'string')) {
-      stream.destroy();
-      throw new NotStartedError(
-        'wrappers given by name load in start(): call await start() before opening streams',
-      );
-    }
+    let chain: StreamWrapper[];
     try {
-      for (const wrapper of [...(this.#slots as StreamWrapper[][]).flat(), ...this.#extra])
-        wrapped = wrapper(wrapped, context);
+      chain = this.#wrapperChain();
+    } catch (err) {
+      stream.destroy();
+      throw err;
+    }
+    let wrapped = stream;
+    try {
+      for (const wrapper of chain) wrapped = wrapper(wrapped, context);
     } catch (err) {
       stream.destroy(err as Error);
       throw err;
     }
     return wrapped as S;
+  }
+
+  /** The configured wrappers then the added ones, built once per change rather than per stream. */
+  #wrapperChain(): StreamWrapper[] {
+    if (this.#chain) return this.#chain;
+    if (this.#slots.some((slot) => typeof slot === 'string')) {
+      throw new NotStartedError(
+        'wrappers given by name load in start(): call await start() before opening streams',
+      );
+    }
+    this.#chain = [...(this.#slots as StreamWrapper[][]).flat(), ...this.#extra];
+    return this.#chain;
   }
 
   #dispatch(stream: S, peer: PeerInfo): void {
