@@ -8,6 +8,7 @@ import {
   type IncomingConnection,
   type Listener,
   type ListenOptions,
+  onAbort,
   type SidecarError,
   type Transport,
   type TransportIdentity,
@@ -131,8 +132,9 @@ export abstract class SocketTransport implements Transport {
     throwIfAborted(options.signal);
     const { socket, ready } = this.openSocket(endpoint, options);
     const where = `${endpoint.host}:${endpoint.port}`;
-    const onAbort = () => socket.destroy(abortErrorOf(options.signal as AbortSignal));
-    options.signal?.addEventListener('abort', onAbort, { once: true });
+    const release = onAbort(options.signal, () =>
+      socket.destroy(abortErrorOf(options.signal as AbortSignal)),
+    );
     try {
       await ready;
       this.#tune(socket);
@@ -151,7 +153,7 @@ export abstract class SocketTransport implements Transport {
         cause: err,
       });
     } finally {
-      options.signal?.removeEventListener('abort', onAbort);
+      release();
     }
   }
 
