@@ -98,6 +98,9 @@ export class TlsTransport extends SocketTransport {
       get endpoint() {
         return listener.endpoint;
       },
+      get endpoints() {
+        return listener.endpoints;
+      },
       close: async () => {
         await listener.close();
         if (this.#servers.size === 0) this.#stopWatching();
