@@ -354,9 +354,7 @@ export class Sidecar<S extends Duplex = Duplex, G extends object = object> exten
         if (!isSidecarError(err) || !err.retryable || signal?.aborted || left <= 0) throw err;
         this.#warn(err);
         await this.#teardown();
-        await delay(Math.min(backoff, left), signal).catch(() => {
-          throw err;
-        });
+        await delay(Math.min(backoff, left), signal);
         backoff = Math.min(backoff * 2, START_MAX_BACKOFF);
       }
     }
