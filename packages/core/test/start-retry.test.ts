@@ -117,3 +117,20 @@ describe('start() while the registry cannot be reached yet', () => {
     expect(app.state).toBe('stopped');
   });
 });
+
+describe('stop() while start() waits for the registry', () => {
+  it('ends the wait: start() rejects, stop() resolves, nothing is left running', async () => {
+    const app = createSidecar({
+      name: 'stopped-early',
+      registry: late('w', 1_000_000),
+      transports: ['memory'],
+      startTimeout: Number.POSITIVE_INFINITY,
+    });
+    const warned = new Promise((resolve) => app.once('warning', resolve));
+    const starting = app.start().catch((e: unknown) => e);
+    await warned;
+    await app.stop();
+    expect(await starting).toBeInstanceOf(AbortError);
+    expect(app.state).toBe('stopped');
+  });
+});

@@ -61,6 +61,12 @@ export function explain(err: Error, where: string): Error {
       { cause: err },
     );
   }
+  if (code === 'ECONNREFUSED' && isSidecarError(err)) {
+    return new DialError(
+      `${err.message} (nothing listens there: the peer may have stopped or crashed; its record goes when its ttl runs out)`,
+      { cause: err },
+    );
+  }
   return err;
 }
 

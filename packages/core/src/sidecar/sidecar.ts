@@ -135,6 +135,8 @@ export class Sidecar<S extends Duplex = Duplex, G extends object = object> exten
   #heartbeat: Heartbeat | undefined;
   #connector: Connector | undefined;
   #registryHost: string | undefined;
+  #cancelStart: AbortController | undefined;
+  #retryingStart = false;
   #record: RecordInput;
   #recordUpdate: Promise<unknown> = Promise.resolve();
   readonly #forwarders: Array<[string, (...args: never[]) => void]> = [];
@@ -215,7 +217,11 @@ export class Sidecar<S extends Duplex = Duplex, G extends object = object> exten
     if (this.#state === 'starting' && this.#starting) return this.#starting;
     if (this.#state === 'stopping' && this.#stopping) return this.#stopping.then(() => this.start(options));
     this.#state = 'starting';
-    this.#starting = this.#startRetrying(options.signal).then(
+    // stop() during a start that waits for the network ends the wait through this controller.
+    const cancel = new AbortController();
+    this.#cancelStart = cancel;
+    const signal = options.signal ? AbortSignal.any([options.signal, cancel.signal]) : cancel.signal;
+    this.#starting = this.#startRetrying(signal).then(
       () => {
         this.#state = 'started';
         this.emit('started');
@@ -234,7 +240,12 @@ export class Sidecar<S extends Duplex = Duplex, G extends object = object> exten
    * With `drain`, open streams get that long to finish after the deregistration (a graceful leave).
    */
   async stop(options: StopOptions = {}): Promise<void> {
-    if (this.#state === 'starting') await this.#starting?.catch(noop);
+    if (this.#state === 'starting') {
+      // A start that already failed once and waits to retry (startTimeout) ends now; a first try finishes.
+      if (this.#retryingStart)
+        this.#cancelStart?.abort(new NotStartedError(`"${this.name}" stopped while starting`));
+      await this.#starting?.catch(noop);
+    }
     if (this.#state === 'stopping') return this.#stopping;
     if (this.#state !== 'started') return;
     this.#state = 'stopping';
@@ -345,6 +356,7 @@ export class Sidecar<S extends Duplex = Duplex, G extends object = object> exten
     const limit = this.#config.startTimeout ?? DEFAULT_START_TIMEOUT;
     const deadline = Date.now() + limit;
     let backoff = START_FIRST_BACKOFF;
+    this.#retryingStart = false;
     for (;;) {
       try {
         await this.#start(signal);
@@ -352,6 +364,7 @@ export class Sidecar<S extends Duplex = Duplex, G extends object = object> exten
       } catch (err) {
         const left = deadline - Date.now();
         if (!isSidecarError(err) || !err.retryable || signal?.aborted || left <= 0) throw err;
+        this.#retryingStart = true;
         this.#warn(err);
         await this.#teardown();
         await delay(Math.min(backoff, left), signal);
