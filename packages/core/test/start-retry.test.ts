@@ -3,7 +3,6 @@ import {
   AbortError,
   createSidecar,
   MemoryRegistry,
-  type MemoryRegistryOptions,
   openRegistry,
   provide,
   REGISTRY,
@@ -28,9 +27,6 @@ class LateRegistry extends MemoryRegistry {
   static failures = 0;
   static error: () => Error = unreachable;
   static tries = 0;
-  constructor(options: MemoryRegistryOptions) {
-    super(options);
-  }
   protected override async connect(): Promise<void> {
     LateRegistry.tries++;
     if (LateRegistry.failures-- > 0) throw LateRegistry.error();
