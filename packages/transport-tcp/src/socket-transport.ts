@@ -116,6 +116,8 @@ export abstract class SocketTransport implements Transport {
         if (now.join(',') === endpoints.map((e) => e.host).join(',')) return;
         endpoints = endpointsOf(now);
         options.onEndpointChange?.(endpoints[0] as Endpoint);
+      } catch {
+        // Reading the interfaces failed this once: keep the current endpoints, check again later.
       } finally {
         checking = false;
       }
