@@ -648,7 +648,8 @@ function registryHostOf(spec: unknown, options: object | undefined): string | un
       return undefined;
     }
   }
-  const host = (options as { host?: unknown } | undefined)?.host;
+  const { host, url } = (options ?? {}) as { host?: unknown; url?: unknown };
+  if (typeof url === 'string') return registryHostOf(url, undefined);
   return typeof host === 'string' && host ? host : undefined;
 }
 
