@@ -290,6 +290,7 @@ describe('refusals a retry cannot cure', () => {
     expect(err.attempts).toHaveLength(1);
     expect(err.attempts[0]).toBeInstanceOf(HelloRefusedError);
     expect(err.message).toContain('namespace "other"');
+    expect(err.message).toContain('give both sides the same namespace');
     expect(warnings.filter((w) => w instanceof HelloRefusedError)).toHaveLength(1);
   });
 });

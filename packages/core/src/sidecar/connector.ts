@@ -59,6 +59,13 @@ interface ConnectState {
   fatal: Map<string, boolean>;
 }
 
+/** What to fix, added to a refusal the far side explains in its own terms. */
+const REFUSAL_HINTS: { [reason: string]: string } = {
+  'wrong-namespace': 'give both sides the same namespace (the namespace option or SIDECAR_NAMESPACE)',
+  'identity-mismatch':
+    "this peer's name must be the one its TLS certificate names (sidecar://<namespace>/<name>): fix the name or issue it a certificate for that name",
+};
+
 const FIRST_BACKOFF = 25;
 const MAX_BACKOFF = 500;
 
@@ -220,9 +227,10 @@ export class Connector {
       );
       const answer = await readHello(socket);
       if (answer.type === 'refuse') {
+        const hint = REFUSAL_HINTS[answer.reason];
         throw new HelloRefusedError(
           answer.reason,
-          `${where} refused the hello for "${record.name}": ${answer.message}`,
+          `${where} refused the hello for "${record.name}": ${answer.message}${hint ? `; ${hint}` : ''}`,
         );
       }
       if (answer.type !== 'welcome') throw new ProtocolError(`expected a welcome, got a ${answer.type}`);
