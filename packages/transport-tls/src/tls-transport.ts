@@ -276,7 +276,7 @@ export class TlsTransport extends SocketTransport {
 
 /** Answers a caller whose certificate was refused with a hello refusal naming the reason, then closes. */
 function refuseCertificate(socket: TLSSocket, reason: string): void {
-  const message = `its certificate for this peer was refused (${reason}): give the caller a valid, unexpired certificate signed by the CA the callee trusts (the \`ca\` option), naming it as sidecar://<namespace>/<name>`;
+  const message = `the caller's certificate was refused (${reason}): give the caller a valid, unexpired certificate signed by the CA the callee trusts (the callee's \`ca\` option), naming it as sidecar://<namespace>/<name>`;
   socket.on('error', () => {});
   socket.end(encodeHello({ type: 'refuse', reason: 'certificate', message }));
   setTimeout(() => socket.destroy(), REFUSE_LINGER_MS).unref();
