@@ -66,6 +66,7 @@ export {
   type TransportSpec,
   type WrapperSpec,
 } from './sidecar/config.js';
+export { MAX_ENDPOINTS_PER_INSTANCE } from './sidecar/connector.js';
 export {
   type ChainOutput,
   createSidecar,

@@ -13,6 +13,7 @@ import {
   inNetwork,
   type Listener,
   type ListenOptions,
+  MAX_ENDPOINTS_PER_INSTANCE,
   MemoryTransport,
   openRegistry,
   PeerUnreachableError,
@@ -189,6 +190,29 @@ describe('the dialer: several endpoints per record', () => {
     // Each address once, although the connect kept looking for a new instance until its timeout.
     expect(rec.dialed.map((e) => e.host)).toEqual(['10.255.0.4', '10.255.0.5']);
     expect(err.retryable).toBe(true);
+  });
+
+  it('dials at most MAX_ENDPOINTS_PER_INSTANCE endpoints of one record (a hostile row is no port scanner)', async () => {
+    await server((port) =>
+      Array.from({ length: 200 }, (_, i) => ({
+        transport: 'memory',
+        host: `10.254.${i >> 8}.${i & 255}`,
+        port,
+      })),
+    );
+    const rec = new RecordingTransport(
+      'memory',
+      Object.fromEntries(
+        Array.from({ length: 200 }, (_, i) => [`10.254.${i >> 8}.${i & 255}`, 'refused' as const]),
+      ),
+    );
+    const caller = await started('caller', {
+      register: false,
+      transports: [plugin(rec)],
+      connectTimeout: 300,
+    });
+    await expect(caller.connect('server')).rejects.toBeInstanceOf(PeerUnreachableError);
+    expect(rec.dialed).toHaveLength(MAX_ENDPOINTS_PER_INSTANCE);
   });
 
   it('summarises repeated causes once, with a count', () => {

@@ -66,6 +66,9 @@ const REFUSAL_HINTS: { [reason: string]: string } = {
     "this peer's name must be the one its TLS certificate names (sidecar://<namespace>/<name>): fix the name or issue it a certificate for that name",
 };
 
+/** At most this many endpoints of one instance are dialled per connect; the rest are ignored. */
+export const MAX_ENDPOINTS_PER_INSTANCE = 16;
+
 const FIRST_BACKOFF = 25;
 const MAX_BACKOFF = 500;
 
@@ -252,11 +255,16 @@ export class Connector {
     }
   }
 
-  /** The endpoints to try: the caller's transports in preference order, each one's endpoints in record order. */
+  /**
+   * The endpoints to try: the caller's transports in preference order, each one's endpoints in
+   * record order, at most MAX_ENDPOINTS_PER_INSTANCE (a registry row cannot turn one connect into
+   * a scan of many addresses).
+   */
   #candidates(record: InstanceRecord): Candidate[] {
     const out: Candidate[] = [];
     for (const transport of this.#options.transports) {
       for (const endpoint of record.endpoints) {
+        if (out.length === MAX_ENDPOINTS_PER_INSTANCE) return out;
         if (endpoint.transport === transport.name) out.push({ transport, endpoint });
       }
     }
