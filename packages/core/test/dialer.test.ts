@@ -6,7 +6,9 @@ import {
   DialError,
   type DialOptions,
   DialPolicyError,
+  duplexPair,
   type Endpoint,
+  encodeHello,
   HelloRefusedError,
   type IncomingConnection,
   InvalidConfigError,
@@ -316,6 +318,40 @@ describe('refusals a retry cannot cure', () => {
     expect(err.message).toContain('namespace "other"');
     expect(err.message).toContain('give both sides the same namespace');
     expect(warnings.filter((w) => w instanceof HelloRefusedError)).toHaveLength(1);
+  });
+});
+
+describe('a hostile far side', () => {
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((app) => app.stop()));
+    store = randomBytes(4).toString('hex');
+  });
+
+  it("keeps a refusal's text to one printable, bounded line", async () => {
+    await server((port) => [{ transport: 'memory', host: 'liar', port }]);
+    const liar: Transport = {
+      name: 'memory',
+      listen: (onConnection, options) => new MemoryTransport().listen(onConnection, options),
+      async dial() {
+        const [local, remote] = duplexPair();
+        const message = `line one\nline two\u001b[2J\u001b]0;owned\u0007${'x'.repeat(5000)}`;
+        remote.on('error', () => {});
+        remote.resume();
+        remote.end(encodeHello({ type: 'refuse', reason: 'wrong-peer', message }));
+        return local;
+      },
+    };
+    const caller = await started('caller', {
+      register: false,
+      transports: [plugin(liar)],
+      connectTimeout: 300,
+    });
+    const err = (await caller.connect('server').catch((e: unknown) => e)) as PeerUnreachableError;
+    expect(err).toBeInstanceOf(PeerUnreachableError);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: asserting their absence
+    expect(err.message).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
+    expect(err.message).toContain('line one line two');
+    expect(err.message.length).toBeLessThan(1000);
   });
 });
 
