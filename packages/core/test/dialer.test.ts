@@ -1,129 +1,20 @@
-import { randomBytes } from 'node:crypto';
-import type { Duplex } from 'node:stream';
 import {
-  allowNetworks,
-  createSidecar,
-  DialError,
-  type DialOptions,
-  DialPolicyError,
   duplexPair,
-  type Endpoint,
   encodeHello,
   HelloRefusedError,
-  type IncomingConnection,
-  InvalidConfigError,
-  inNetwork,
-  type Listener,
-  type ListenOptions,
   MAX_ENDPOINTS_PER_INSTANCE,
   MemoryTransport,
   openRegistry,
   PeerUnreachableError,
-  parseNetwork,
-  provide,
-  type Sidecar,
-  type SidecarConfig,
   type SidecarError,
   summarizeAttempts,
-  TRANSPORT,
   type Transport,
-  type TransportPlugin,
-  undialableReason,
 } from '@sidecar/core';
-import { readAll } from '@sidecar/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-
-/** How the recording transport answers a dial to a host (every other host goes to the memory transport). */
-type Behaviour = 'unreachable' | 'refused' | 'silent';
-
-/**
- * A caller-side transport that records every endpoint it is asked to dial, fails some hosts the
- * way a kernel would (ENETUNREACH at once, ECONNREFUSED at once, or a SYN never answered), and
- * hands the rest to the in-memory transport. Nothing leaves the process.
- */
-class RecordingTransport implements Transport {
-  readonly dialed: Endpoint[] = [];
-  readonly #memory = new MemoryTransport();
-  constructor(
-    readonly name: string,
-    readonly behaviour: Record<string, Behaviour> = {},
-  ) {}
-
-  listen(onConnection: (c: IncomingConnection) => void, options: ListenOptions): Promise<Listener> {
-    return this.#memory.listen(onConnection, options);
-  }
-
-  async dial(endpoint: Endpoint, options: DialOptions): Promise<Duplex> {
-    this.dialed.push(endpoint);
-    const how = this.behaviour[endpoint.host];
-    if (how === 'silent') {
-      return new Promise((_, reject) =>
-        options.signal?.addEventListener('abort', () => reject(options.signal?.reason), { once: true }),
-      );
-    }
-    if (how) {
-      const code = how === 'unreachable' ? 'ENETUNREACH' : 'ECONNREFUSED';
-      const cause = Object.assign(new Error(`connect ${code} ${endpoint.host}:${endpoint.port}`), { code });
-      throw new DialError(
-        `cannot connect to ${endpoint.host}:${endpoint.port} (${this.name}): ${cause.message}`,
-        {
-          cause,
-        },
-      );
-    }
-    return this.#memory.dial({ ...endpoint, transport: 'memory' }, options);
-  }
-}
-
-function plugin(transport: Transport): TransportPlugin {
-  return {
-    kind: 'transport',
-    name: transport.name,
-    register(container) {
-      provide(container, TRANSPORT, { useValue: transport });
-    },
-  };
-}
-
-const running: Sidecar[] = [];
-let store = '';
-
-async function started(name: string, extra: Partial<SidecarConfig> = {}): Promise<Sidecar> {
-  const app = createSidecar({
-    name,
-    registry: `memory:${store}`,
-    transports: ['memory'],
-    connectTimeout: 1500,
-    ...extra,
-  });
-  running.push(app);
-  await app.start();
-  return app;
-}
-
-/** An echo server whose record advertises `endpoints` (its real memory port is `memory:PORT`). */
-async function server(endpoints: (port: number) => Endpoint[], extra: Partial<SidecarConfig> = {}) {
-  const app = await started('server', extra);
-  const warnings: SidecarError[] = [];
-  app.on('warning', (e) => warnings.push(e));
-  app.on('stream', (stream) => stream.pipe(stream));
-  const port = app.record.endpoints[0]?.port as number;
-  await app.updateRecord({ endpoints: endpoints(port) });
-  return { app, port, warnings };
-}
-
-async function roundTrip(caller: Sidecar, text: string): Promise<string> {
-  const stream = await caller.connect('server');
-  stream.end(text);
-  return (await readAll(stream)).toString();
-}
+import { plugin, RecordingTransport, roundTrip, server, started, stopAll, storeUrl } from './dial-helpers.js';
 
 describe('the dialer: several endpoints per record', () => {
-  afterEach(async () => {
-    await Promise.all(running.splice(0).map((app) => app.stop()));
-    store = randomBytes(4).toString('hex');
-  });
-  store = randomBytes(4).toString('hex');
+  afterEach(stopAll);
 
   it('moves past an unreachable address at once and never dials unspecified, broadcast or multicast', async () => {
     await server((port) =>
@@ -223,82 +114,8 @@ describe('the dialer: several endpoints per record', () => {
   });
 });
 
-describe('the dial policy', () => {
-  afterEach(async () => {
-    await Promise.all(running.splice(0).map((app) => app.stop()));
-    store = randomBytes(4).toString('hex');
-  });
-
-  it('skips the endpoints the policy refuses', async () => {
-    await server((port) => [
-      { transport: 'memory', host: '192.168.77.1', port },
-      { transport: 'memory', host: 'memory', port },
-    ]);
-    const rec = new RecordingTransport('memory');
-    const caller = await started('caller', {
-      register: false,
-      transports: [plugin(rec)],
-      dialPolicy: (e) => e.host === 'memory',
-    });
-    expect(await roundTrip(caller, 'allowed')).toBe('allowed');
-    expect(rec.dialed.map((e) => e.host)).toEqual(['memory']);
-  });
-
-  it('fails at once, not retryable, when the policy leaves nothing to dial', async () => {
-    await server((port) => [
-      { transport: 'memory', host: '169.254.169.254', port },
-      { transport: 'memory', host: '0.0.0.0', port },
-    ]);
-    const rec = new RecordingTransport('memory');
-    const caller = await started('caller', {
-      register: false,
-      transports: [plugin(rec)],
-      connectTimeout: 600_000,
-      dialPolicy: allowNetworks('10.0.0.0/8', 'fd00::/8'),
-    });
-    const err = (await caller.connect('server').catch((e: unknown) => e)) as PeerUnreachableError;
-    expect(err).toBeInstanceOf(PeerUnreachableError);
-    expect(err.retryable).toBe(false);
-    expect(err.attempts.every((a) => a instanceof DialPolicyError)).toBe(true);
-    expect(err.message).toContain('169.254.169.254');
-    expect(err.message).toContain('unspecified');
-    expect(rec.dialed).toEqual([]);
-  });
-
-  it('rejects a dialPolicy that is not a function', () => {
-    expect(() =>
-      createSidecar({ name: 'x', registry: 'memory:x', dialPolicy: 'none' as unknown as () => boolean }),
-    ).toThrow(InvalidConfigError);
-  });
-
-  it('knows unspecified, broadcast and multicast addresses, in IPv4, IPv6 and mapped form', () => {
-    for (const host of [
-      '0.0.0.0',
-      '0.1.2.3',
-      '::',
-      '255.255.255.255',
-      '239.1.1.1',
-      'ff05::2',
-      '::ffff:224.0.0.1',
-    ])
-      expect(undialableReason(host), host).toBeDefined();
-    for (const host of ['10.0.0.1', '127.0.0.1', '::1', 'fe80::1', '::ffff:10.1.2.3', 'billing.local'])
-      expect(undialableReason(host), host).toBeUndefined();
-    expect(inNetwork('10.1.2.3', parseNetwork('10.0.0.0/8'))).toBe(true);
-    expect(inNetwork('11.1.2.3', parseNetwork('10.0.0.0/8'))).toBe(false);
-    expect(inNetwork('fd12::5', parseNetwork('fd00::/8'))).toBe(true);
-    expect(inNetwork('::ffff:10.0.0.9', parseNetwork('10.0.0.0/24'))).toBe(true);
-    expect(inNetwork('host.example', parseNetwork('10.0.0.0/8'))).toBe(false);
-    expect(() => parseNetwork('10.0.0.0/33')).toThrow(InvalidConfigError);
-    expect(() => parseNetwork('not-a-net')).toThrow(InvalidConfigError);
-  });
-});
-
 describe('refusals a retry cannot cure', () => {
-  afterEach(async () => {
-    await Promise.all(running.splice(0).map((app) => app.stop()));
-    store = randomBytes(4).toString('hex');
-  });
+  afterEach(stopAll);
 
   it('fails at once on a wrong namespace, says what to fix, and the far side warns once', async () => {
     // The callee lives in namespace "other"; a record in "default" points at it (a shared
@@ -306,7 +123,7 @@ describe('refusals a retry cannot cure', () => {
     const callee = await started('server', { namespace: 'other' });
     const warnings: SidecarError[] = [];
     callee.on('warning', (e) => warnings.push(e));
-    const registry = await openRegistry(`memory:${store}`);
+    const registry = await openRegistry(storeUrl());
     await registry.register({ ...callee.record, namespace: 'default' }, 60_000);
     await registry.stop();
     const caller = await started('caller', { register: false, connectTimeout: 600_000 });
@@ -322,10 +139,7 @@ describe('refusals a retry cannot cure', () => {
 });
 
 describe('a hostile far side', () => {
-  afterEach(async () => {
-    await Promise.all(running.splice(0).map((app) => app.stop()));
-    store = randomBytes(4).toString('hex');
-  });
+  afterEach(stopAll);
 
   it("keeps a refusal's text to one printable, bounded line", async () => {
     await server((port) => [{ transport: 'memory', host: 'liar', port }]);
@@ -352,36 +166,5 @@ describe('a hostile far side', () => {
     expect(err.message).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
     expect(err.message).toContain('line one line two');
     expect(err.message.length).toBeLessThan(1000);
-  });
-});
-
-describe('one AbortSignal shared by many operations', () => {
-  afterEach(async () => {
-    await Promise.all(running.splice(0).map((app) => app.stop()));
-    store = randomBytes(4).toString('hex');
-  });
-
-  it('50 concurrent connects, lookups and waits on one signal print no MaxListenersExceededWarning', async () => {
-    const warnings: Error[] = [];
-    const onWarning = (w: Error) => warnings.push(w);
-    process.on('warning', onWarning);
-    try {
-      const srv = await server((port) => [{ transport: 'memory', host: 'memory', port }]);
-      srv.app.on('stream', () => {});
-      const caller = await started('caller', { register: false, connectTimeout: 300 });
-      const { signal } = new AbortController();
-      const ops: Promise<unknown>[] = [];
-      for (let i = 0; i < 50; i++) {
-        ops.push(caller.connect('server', { signal }).then((s) => s.destroy()));
-        ops.push(caller.connect('nobody-here', { signal }).catch(() => {}));
-        ops.push(caller.peers('*', { signal }));
-      }
-      await Promise.all(ops);
-      // Warnings are emitted on the next tick.
-      await new Promise((resolve) => setImmediate(resolve));
-      expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
-    } finally {
-      process.off('warning', onWarning);
-    }
   });
 });
