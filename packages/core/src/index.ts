@@ -73,7 +73,7 @@ export {
   type SidecarExtensions,
   type SidecarOf,
 } from './sidecar/create-sidecar.js';
-export { PeerGroup, type PeerGroupEvents } from './sidecar/group.js';
+export { type GroupForward, type GroupOf, PeerGroup, type PeerGroupEvents } from './sidecar/group.js';
 export { LazyStream } from './sidecar/lazy-stream.js';
 export { type OpenRegistryOptions, openRegistry } from './sidecar/open-registry.js';
 export {

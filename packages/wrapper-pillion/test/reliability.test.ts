@@ -46,25 +46,13 @@ describe('bad input errors that stream only; the process and other streams keep 
       ProtocolError,
       /unparsable/,
     ],
-    ['an oversized frame', Buffer.from([0, 0x10, 0, 1]), FrameTooLargeError, /exceeds the maximum/],
-    [
-      'a message of unknown type',
-      encodeFrame({ type: 'launch' }),
-      ProtocolError,
-      /unknown pillion message type "launch"/,
-    ],
+    ['an oversized frame', Buffer.from([1, 0, 0, 1]), FrameTooLargeError, /exceeds the maximum/],
     ['a message that is not an object', encodeFrame([1, 2]), ProtocolError, /must be a JSON object/],
     [
       'a call without an id',
       encodeFrame({ type: 'call', method: 'm', params: [] }),
       ProtocolError,
       /needs a string id/,
-    ],
-    [
-      'an addMethod without a name',
-      encodeFrame({ type: 'addMethod' }),
-      ProtocolError,
-      /non-empty string name/,
     ],
   ])('%s closes the stream with a clear error', async (_what, bytes, type, message) => {
     const bystander = await rawPeer();
@@ -95,8 +83,46 @@ describe('bad input errors that stream only; the process and other streams keep 
   it('emits error only when someone listens for it', async () => {
     const peer = await rawPeer();
     const seen = new Promise<Error>((resolve) => peer.stream.once('error', resolve));
-    peer.raw.write(encodeFrame({ type: 42 }));
+    peer.raw.write(encodeFrame('not an object'));
     expect(await seen).toBeInstanceOf(ProtocolError);
+  });
+
+  it('ignores messages of unknown type and malformed announcements with a warning, and reads on', async () => {
+    const peer = await rawPeer();
+    const warnings: Error[] = [];
+    peer.stream.on('warning', (e: Error) => warnings.push(e));
+    peer.stream.provide('echo', (x, cb) => cb(x));
+    for (const m of [
+      { type: 'launch', rockets: 3 },
+      { type: 'launch' },
+      { type: 42 },
+      { type: 'methodAdded' },
+      { type: 'addMethod', name: '' },
+      { type: 'error', inResponseTo: null },
+    ]) {
+      peer.send(m);
+    }
+    peer.send({
+      type: 'call',
+      id: 'u',
+      method: 'echo',
+      params: ['still here', { name: 'x_u' }],
+      functions: [1],
+    });
+    await eventually(() =>
+      expect(peer.received).toContainEqual(
+        expect.objectContaining({ method: 'x_u', params: ['still here'] }),
+      ),
+    );
+    expect(peer.stream.destroyed).toBe(false);
+    expect(warnings.map((w) => w.message)).toEqual([
+      expect.stringMatching(/unknown type "launch"/),
+      expect.stringMatching(/unknown type 42/),
+      expect.stringMatching(/"methodAdded" message without a non-empty string name/),
+      expect.stringMatching(/"addMethod" message without a non-empty string name/),
+      expect.stringMatching(/error message without a string error/),
+    ]);
+    expect(warnings.every((w) => w instanceof ProtocolError)).toBe(true);
   });
 
   it('answers calls with bad fields and callback names never issued with an error message, and stays open', async () => {
