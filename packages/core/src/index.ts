@@ -68,6 +68,7 @@ export {
 } from './sidecar/config.js';
 export {
   type ChainOutput,
+  checkSidecarConfig,
   createSidecar,
   type GroupExtensions,
   type SidecarExtensions,
