@@ -3,10 +3,10 @@
 // carrying the named exports (createSidecar, pillion, ...) as properties. Node >= 20.19 loads
 // the ES module graph synchronously (require(esm)); it has no top-level await.
 const exports_ = require('../dist/index.js');
-const constructor = exports_.default;
+const OriginalSidecar = exports_.default;
 for (const key of Object.keys(exports_)) {
-  if (key !== 'default' && !Object.hasOwn(constructor, key)) {
-    Object.defineProperty(constructor, key, { value: exports_[key], enumerable: true });
+  if (key !== 'default' && !Object.hasOwn(OriginalSidecar, key)) {
+    Object.defineProperty(OriginalSidecar, key, { value: exports_[key], enumerable: true });
   }
 }
-module.exports = constructor;
+module.exports = OriginalSidecar;

@@ -47,11 +47,7 @@ export class OriginalSidecar extends Sidecar {
    *   @default SIDECAR_REGISTRY, else the embedded SQLite registry
    * @param transport A transport name or plugin, or several in preference order. @default 'tcp'
    */
-  constructor(
-    name: string,
-    registry?: RegistrySpec,
-    transport?: TransportSpec | readonly TransportSpec[],
-  ) {
+  constructor(name: string, registry?: RegistrySpec, transport?: TransportSpec | readonly TransportSpec[]) {
     if (typeof name !== 'string') {
       throw new TypeError(
         `new sidecar(name): name must be a string such as 'my-server-app', got ${typeof name}; use createSidecar({ ... }) for a config object`,

@@ -26,8 +26,18 @@ callee.stdout.on('data', (chunk: Buffer) => {
   partial = parts.pop() ?? '';
   for (const p of parts) lines.push(JSON.parse(p) as Line);
 });
-const stats = () => lines.filter((l) => l.event === 'stats') as unknown as Array<Record<string, number>>;
-const latest = () => stats().at(-1) as Record<string, number>;
+/** One `stats` line of the callee. */
+interface Stats {
+  rss: number;
+  maxRss: number;
+  writable: number;
+  throttled: number;
+  names: number;
+  nameBytes: number;
+  streams: number;
+}
+const stats = () => lines.filter((l) => l.event === 'stats') as unknown as Stats[];
+const latest = () => stats().at(-1) as Stats;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A raw caller: writes frames, collects decoded replies. */
