@@ -17,9 +17,13 @@ const env = {
   SIDECAR_NAMESPACE: `seed-${process.pid}`,
 };
 
-function run(file: string, args: string[] = []): ChildProcess & { out: () => string; err: () => string } {
+function run(
+  file: string,
+  args: string[] = [],
+  namespace = env.SIDECAR_NAMESPACE,
+): ChildProcess & { out: () => string; err: () => string } {
   const child = spawn(process.execPath, [join(here, file), ...args], {
-    env: { ...process.env, ...env },
+    env: { ...process.env, ...env, SIDECAR_NAMESPACE: namespace },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -49,14 +53,18 @@ beforeAll(async () => {
       stdio: 'inherit',
     },
   );
-  server = run('server.cjs');
+  server = await up(run('server.cjs'));
+}, 120_000);
+
+async function up(child: ReturnType<typeof run>): Promise<ReturnType<typeof run>> {
   const deadline = Date.now() + 30_000;
-  while (!server.out().includes('my-server-app is up')) {
-    if (Date.now() > deadline || server.exitCode !== null)
-      throw new Error(`the seed's server did not start: ${server.out()} ${server.err()}`);
+  while (!child.out().includes('my-server-app is up')) {
+    if (Date.now() > deadline || child.exitCode !== null)
+      throw new Error(`the server did not start: ${child.out()} ${child.err()}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-}, 120_000);
+  return child;
+}
 
 afterAll(async () => {
   server?.kill('SIGTERM');
@@ -75,5 +83,18 @@ describe("the seed's program verbatim, two processes, by name", { timeout: 60_00
     expect(await exitOf(client), client.err()).toBe(0);
     expect(client.out()).toBe('hi there, bob\n');
     expect(server.exitCode).toBe(null);
+  });
+
+  it('the original-style client greets a server written with our pillion (the other direction)', async () => {
+    const namespace = `${env.SIDECAR_NAMESPACE}-ours`;
+    const ours = await up(run('server-promise.cjs', [], namespace));
+    try {
+      const client = run('client.cjs', ['cy'], namespace);
+      expect(await exitOf(client), client.err()).toBe(0);
+      expect(client.out()).toBe('my-server-app provides greet\nhi there, cy\n');
+    } finally {
+      ours.kill('SIGTERM');
+      await exitOf(ours);
+    }
   });
 });
