@@ -173,6 +173,49 @@ describe('bad input errors that stream only; the process and other streams keep 
   });
 });
 
+describe('a reply over maxFrameSize fails that call only, whenever and however it is sent', () => {
+  it('sync, from a timer, from a promise, and a nested reply: error frame to the caller, warning here', async () => {
+    const peer = await rawPeer({ maxFrameSize: 1024 });
+    const warnings: Array<Error & { code?: string; method?: string }> = [];
+    const methodErrors: unknown[] = [];
+    peer.stream.on('warning', (e: Error) => warnings.push(e));
+    peer.stream.on('methodError', (e: unknown) => methodErrors.push(e));
+    const huge = 'x'.repeat(2048);
+    peer.stream.provide('sync', (cb) => cb(huge));
+    peer.stream.provide('timer', (cb) => setTimeout(() => cb(huge), 5));
+    peer.stream.provide('async', async () => huge);
+    peer.stream.provide('nested', (cb) => cb('small', (more: (s: string) => void) => more(huge)));
+    for (const method of ['sync', 'timer', 'async', 'nested']) {
+      peer.send({ type: 'call', id: method, method, params: [{ name: `x_${method}` }], functions: [0] });
+    }
+    await eventually(() => expect(peer.received.filter((m) => m.type === 'error')).toHaveLength(3));
+    // the nested reply: the caller answers the callback with one of its own, which gets the huge value
+    const first = peer.received.find((m) => m.method === 'x_nested') as { params: unknown[] };
+    expect(first.params[0]).toBe('small');
+    const kthx = (first.params[1] as { name: string }).name;
+    peer.send({ type: 'call', id: 'n2', method: kthx, params: [{ name: 'x_more' }], functions: [0] });
+    await eventually(() => expect(peer.received.filter((m) => m.type === 'error')).toHaveLength(4));
+    const errors = Object.fromEntries(
+      peer.received.filter((m) => m.type === 'error').map((m) => [m.inResponseTo, m.error]),
+    );
+    for (const id of ['sync', 'timer', 'async'])
+      expect(errors[id]).toMatch(
+        new RegExp(
+          `^method \`${id}' failed: its reply frame of \\d+ bytes exceeds the maximum of 1024 bytes$`,
+        ),
+      );
+    expect(errors.n2).toMatch(new RegExp(`^method \`${kthx}' failed: its reply frame of \\d+ bytes exceeds`));
+    expect(warnings.map((w) => [w.code, w.method])).toEqual([
+      ['SIDECAR_ERR_REPLY_FAILED', 'sync'],
+      ['SIDECAR_ERR_REPLY_FAILED', 'async'],
+      ['SIDECAR_ERR_REPLY_FAILED', 'timer'],
+      ['SIDECAR_ERR_REPLY_FAILED', kthx],
+    ]);
+    expect(methodErrors).toEqual([]);
+    expect(peer.stream.destroyed).toBe(false);
+  });
+});
+
 describe('pending callbacks are bounded and freed', () => {
   it('drops the oldest beyond maxPendingCallbacks', async () => {
     const peer = await rawPeer({ maxPendingCallbacks: 3 });

@@ -332,7 +332,7 @@ export class PillionSession {
     if (entry) {
       const args =
         functions && functions.length > 0
-          ? this.#withRemoteFunctions(params, functions, { id, method: entry.call.method })
+          ? this.#withRemoteFunctions(params, functions, { id, method })
           : params;
       const call = entry.call;
       if (removeCallbackName(call, method)) this.#calls.delete(call.id);
