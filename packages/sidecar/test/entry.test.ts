@@ -54,9 +54,13 @@ describe('the sidecar package entry points', { timeout: 60_000 }, () => {
       '--input-type=module',
       '-e',
       `import sidecar, { createSidecar, pillion, OriginalSidecar } from 'sidecar';
-       console.log(sidecar === OriginalSidecar, typeof createSidecar, typeof pillion);`,
+       console.log(sidecar === OriginalSidecar, typeof createSidecar, typeof pillion);
+       // the seed's optional second and third arguments: a registry and a transport
+       const rpc = new sidecar('esm-app', 'memory:esm', 'memory');
+       const alive = setTimeout(() => {}, 10_000); // memory adapters hold no handle of their own
+       rpc.on('started', async () => { console.log('started', (await rpc.peers())[0].endpoints.map((e) => e.transport).join()); await rpc.stop(); clearTimeout(alive); });`,
     ]);
-    expect(r.out).toBe('true function function\n');
+    expect(r.out).toBe('true function function\nstarted memory\n');
     expect(r.code).toBe(0);
   });
 
