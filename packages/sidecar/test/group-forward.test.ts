@@ -32,6 +32,16 @@ function greet(stream: pillion, name: string): Promise<unknown> {
 }
 
 describe('groups forward the methods of the wrapped streams', () => {
+  it("types the issue's chain in strict TypeScript, the parameters inferred from pillion's .d.ts", () => {
+    const app = createSidecar({ name: 'typed', registry: 'memory:typed' });
+    apps.push(app);
+    app
+      .addStreamWrapper((s) => new pillion(s))
+      .to('*')
+      .provide('greet', (name, cb) => cb(`hi there, ${name}`));
+    expect(app.to('*').streams.size).toBe(0);
+  });
+
   it('provide() on to("*") over the original pillion reaches incoming streams, now and later', async () => {
     const store = randomBytes(6).toString('hex');
     const server = peer('my-server-app', store);
