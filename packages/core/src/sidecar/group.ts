@@ -61,6 +61,8 @@ interface ForwardedCall {
  * Besides its own members, a group forwards the methods of the streams its sidecar's wrapper
  * chain produces (see GroupForward): `group.provide(...)` over the original pillion calls
  * `provide` on every matching stream, now and later. A stream without that method is skipped.
+ * Each forwarded call is remembered for the group's lifetime, to be replayed on later streams:
+ * forward set-up calls (`provide`), not a stream of per-request calls.
  *
  * @example
  * ```ts
