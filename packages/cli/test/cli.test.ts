@@ -205,7 +205,7 @@ describe('sidecar call and sidecar demo', { timeout: 90_000 }, () => {
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l) as { type: string; name?: string; method?: string; params?: unknown[] });
-    expect(messages.filter((m) => m.type === 'addMethod').map((m) => m.name)).toEqual(
+    expect(messages.filter((m) => m.type === 'methodAdded').map((m) => m.name)).toEqual(
       expect.arrayContaining(['greet', 'status']),
     );
     expect(messages.find((m) => m.type === 'call' && m.method === 'x_cb')?.params?.[0]).toMatch(
@@ -213,7 +213,7 @@ describe('sidecar call and sidecar demo', { timeout: 90_000 }, () => {
     );
     const raw = await runCli(['cat', 'greeter', '--raw', '--registry', registry, '--namespace', namespace]);
     expect(raw.code, raw.err).toBe(0);
-    expect(raw.out).toContain('{"type":"addMethod","name":"greet"}');
+    expect(raw.out).toContain('{"type":"methodAdded","name":"greet"}');
     expect(() => JSON.parse(raw.out.split('\n')[0] ?? '')).toThrow(); // length prefixes: not JSON lines
 
     expect(await interrupt(greeter)).toBe(0);

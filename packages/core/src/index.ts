@@ -69,6 +69,7 @@ export {
 export { MAX_ENDPOINTS_PER_INSTANCE } from './sidecar/connector.js';
 export {
   type ChainOutput,
+  checkSidecarConfig,
   createSidecar,
   type GroupExtensions,
   type SidecarExtensions,
@@ -76,7 +77,7 @@ export {
 } from './sidecar/create-sidecar.js';
 export { allowNetworks, checkDialPolicy, type DialPolicy } from './sidecar/dial-policy.js';
 export { DEFAULT_ENDPOINT_STAGGER } from './sidecar/dial-race.js';
-export { PeerGroup, type PeerGroupEvents } from './sidecar/group.js';
+export { type GroupForward, type GroupOf, PeerGroup, type PeerGroupEvents } from './sidecar/group.js';
 export { LazyStream } from './sidecar/lazy-stream.js';
 export { type OpenRegistryOptions, openRegistry } from './sidecar/open-registry.js';
 export {

@@ -53,6 +53,31 @@ export class CallbackDroppedError extends SidecarError {
   }
 }
 
+/**
+ * A reply (a call of the caller's callback) could not be sent, e.g. it is over `maxFrameSize`:
+ * that one call failed (the caller was sent an `error` message), the stream goes on. Emitted as
+ * a `warning` event on the stream, never thrown into the method that replied.
+ */
+export class ReplyFailedError extends SidecarError {
+  readonly code = 'SIDECAR_ERR_REPLY_FAILED';
+  constructor(
+    /** The method whose reply failed. */
+    readonly method: string,
+    /** The peer the reply was for. */
+    readonly peerName: string,
+    options: { cause: unknown },
+  ) {
+    super(
+      `the reply of "${method}" to "${peerName}" could not be sent (${messageOf(options.cause)}); the caller was told the call failed`,
+      options,
+    );
+  }
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
 /** A method URI (`namespace://peer/method`) cannot be used. */
 export class InvalidMethodUriError extends SidecarError {
   readonly code = 'SIDECAR_ERR_INVALID_METHOD_URI';
@@ -69,4 +94,5 @@ export type PillionErrorCode =
   | MethodNotFoundError['code']
   | RemoteError['code']
   | CallbackDroppedError['code']
+  | ReplyFailedError['code']
   | InvalidMethodUriError['code'];

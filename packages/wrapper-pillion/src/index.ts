@@ -16,11 +16,14 @@ export {
   MethodNotFoundError,
   type PillionErrorCode,
   RemoteError,
+  ReplyFailedError,
 } from './errors.js';
 export {
   DEFAULT_CALLBACK_TTL,
   DEFAULT_MAX_PENDING_CALLBACKS,
+  DEFAULT_MAX_REMOTE_METHOD_BYTES,
   DEFAULT_MAX_REMOTE_METHODS,
+  DEFAULT_MAX_WRITE_BUFFER,
   type PillionOptions,
   type ResolvedPillionOptions,
   resolveOptions,
@@ -42,6 +45,8 @@ export type {
   CallbackRef,
   CallMessage,
   ErrorMessage,
+  MethodAddedMessage,
+  MethodRemovedMessage,
   PillionMessage,
   RemoveMethodMessage,
 } from './protocol/messages.js';

@@ -103,7 +103,7 @@ describe('burro frame codec', () => {
     header.writeUInt32BE(11);
     expect(() => decoder.push(header, () => {})).toThrow(FrameTooLargeError);
     expect(() => encodeFrame('x'.repeat(20), 10)).toThrow(FrameTooLargeError);
-    expect(DEFAULT_MAX_FRAME_SIZE).toBe(1024 * 1024);
+    expect(DEFAULT_MAX_FRAME_SIZE).toBe(16 * 1024 * 1024);
     const batch = new FrameBatch(10);
     expect(() => batch.add('x'.repeat(20))).toThrow(FrameTooLargeError);
     expect(batch.size).toBe(0);

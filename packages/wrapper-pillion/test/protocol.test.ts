@@ -24,10 +24,10 @@ describe('the protocol against an independent implementation of PILLION-PROTOCOL
     ours.provide('three', () => {});
     await eventually(() => expect([...ref.remote]).toEqual(['two', 'three']));
     expect(ref.received).toEqual([
-      { type: 'addMethod', name: 'one' },
-      { type: 'addMethod', name: 'two' },
-      { type: 'removeMethod', name: 'one' },
-      { type: 'addMethod', name: 'three' },
+      { type: 'methodAdded', name: 'one' },
+      { type: 'methodAdded', name: 'two' },
+      { type: 'methodRemoved', name: 'one' },
+      { type: 'methodAdded', name: 'three' },
     ]);
     ref.provide('sum', (x, y, cb) => (cb as (n: number) => void)((x as number) + (y as number)));
     expect(await ours.call('sum', 2, 3)).toBe(5);
@@ -40,7 +40,7 @@ describe('the protocol against an independent implementation of PILLION-PROTOCOL
       functions: [2],
     });
     // temporary methods are never announced
-    expect(ref.received.filter((m) => m.type === 'addMethod').map((m) => m.name)).toEqual([
+    expect(ref.received.filter((m) => m.type === 'methodAdded').map((m) => m.name)).toEqual([
       'one',
       'two',
       'three',

@@ -44,12 +44,12 @@ export class RefPillion {
 
   provide(name: string, fn: Fn): void {
     this.methods.set(name, { fn, temporary: false });
-    this.send({ type: 'addMethod', name });
+    this.send({ type: 'methodAdded', name });
   }
 
   unprovide(name: string): void {
     this.methods.delete(name);
-    this.send({ type: 'removeMethod', name });
+    this.send({ type: 'methodRemoved', name });
   }
 
   callRemote(method: string, ...params: unknown[]): Message {
@@ -68,8 +68,8 @@ export class RefPillion {
 
   #handle(m: Message): void {
     this.received.push(m);
-    if (m.type === 'addMethod') this.remote.add(m.name as string);
-    else if (m.type === 'removeMethod') this.remote.delete(m.name as string);
+    if (m.type === 'methodAdded') this.remote.add(m.name as string);
+    else if (m.type === 'methodRemoved') this.remote.delete(m.name as string);
     else if (m.type === 'call') {
       const entry = this.methods.get(m.method as string);
       if (!entry) {

@@ -46,25 +46,13 @@ describe('bad input errors that stream only; the process and other streams keep 
       ProtocolError,
       /unparsable/,
     ],
-    ['an oversized frame', Buffer.from([0, 0x10, 0, 1]), FrameTooLargeError, /exceeds the maximum/],
-    [
-      'a message of unknown type',
-      encodeFrame({ type: 'launch' }),
-      ProtocolError,
-      /unknown pillion message type "launch"/,
-    ],
+    ['an oversized frame', Buffer.from([1, 0, 0, 1]), FrameTooLargeError, /exceeds the maximum/],
     ['a message that is not an object', encodeFrame([1, 2]), ProtocolError, /must be a JSON object/],
     [
       'a call without an id',
       encodeFrame({ type: 'call', method: 'm', params: [] }),
       ProtocolError,
       /needs a string id/,
-    ],
-    [
-      'an addMethod without a name',
-      encodeFrame({ type: 'addMethod' }),
-      ProtocolError,
-      /non-empty string name/,
     ],
   ])('%s closes the stream with a clear error', async (_what, bytes, type, message) => {
     const bystander = await rawPeer();
@@ -95,8 +83,46 @@ describe('bad input errors that stream only; the process and other streams keep 
   it('emits error only when someone listens for it', async () => {
     const peer = await rawPeer();
     const seen = new Promise<Error>((resolve) => peer.stream.once('error', resolve));
-    peer.raw.write(encodeFrame({ type: 42 }));
+    peer.raw.write(encodeFrame('not an object'));
     expect(await seen).toBeInstanceOf(ProtocolError);
+  });
+
+  it('ignores messages of unknown type and malformed announcements with a warning, and reads on', async () => {
+    const peer = await rawPeer();
+    const warnings: Error[] = [];
+    peer.stream.on('warning', (e: Error) => warnings.push(e));
+    peer.stream.provide('echo', (x, cb) => cb(x));
+    for (const m of [
+      { type: 'launch', rockets: 3 },
+      { type: 'launch' },
+      { type: 42 },
+      { type: 'methodAdded' },
+      { type: 'addMethod', name: '' },
+      { type: 'error', inResponseTo: null },
+    ]) {
+      peer.send(m);
+    }
+    peer.send({
+      type: 'call',
+      id: 'u',
+      method: 'echo',
+      params: ['still here', { name: 'x_u' }],
+      functions: [1],
+    });
+    await eventually(() =>
+      expect(peer.received).toContainEqual(
+        expect.objectContaining({ method: 'x_u', params: ['still here'] }),
+      ),
+    );
+    expect(peer.stream.destroyed).toBe(false);
+    expect(warnings.map((w) => w.message)).toEqual([
+      expect.stringMatching(/unknown type "launch"/),
+      expect.stringMatching(/unknown type 42/),
+      expect.stringMatching(/"methodAdded" message without a non-empty string name/),
+      expect.stringMatching(/"addMethod" message without a non-empty string name/),
+      expect.stringMatching(/error message without a string error/),
+    ]);
+    expect(warnings.every((w) => w instanceof ProtocolError)).toBe(true);
   });
 
   it('answers calls with bad fields and callback names never issued with an error message, and stays open', async () => {
@@ -144,6 +170,49 @@ describe('bad input errors that stream only; the process and other streams keep 
       "method `worse' failed: later",
     ]);
     expect(local).toHaveLength(2);
+  });
+});
+
+describe('a reply over maxFrameSize fails that call only, whenever and however it is sent', () => {
+  it('sync, from a timer, from a promise, and a nested reply: error frame to the caller, warning here', async () => {
+    const peer = await rawPeer({ maxFrameSize: 1024 });
+    const warnings: Array<Error & { code?: string; method?: string }> = [];
+    const methodErrors: unknown[] = [];
+    peer.stream.on('warning', (e: Error) => warnings.push(e));
+    peer.stream.on('methodError', (e: unknown) => methodErrors.push(e));
+    const huge = 'x'.repeat(2048);
+    peer.stream.provide('sync', (cb) => cb(huge));
+    peer.stream.provide('timer', (cb) => setTimeout(() => cb(huge), 5));
+    peer.stream.provide('async', async () => huge);
+    peer.stream.provide('nested', (cb) => cb('small', (more: (s: string) => void) => more(huge)));
+    for (const method of ['sync', 'timer', 'async', 'nested']) {
+      peer.send({ type: 'call', id: method, method, params: [{ name: `x_${method}` }], functions: [0] });
+    }
+    await eventually(() => expect(peer.received.filter((m) => m.type === 'error')).toHaveLength(3));
+    // the nested reply: the caller answers the callback with one of its own, which gets the huge value
+    const first = peer.received.find((m) => m.method === 'x_nested') as { params: unknown[] };
+    expect(first.params[0]).toBe('small');
+    const kthx = (first.params[1] as { name: string }).name;
+    peer.send({ type: 'call', id: 'n2', method: kthx, params: [{ name: 'x_more' }], functions: [0] });
+    await eventually(() => expect(peer.received.filter((m) => m.type === 'error')).toHaveLength(4));
+    const errors = Object.fromEntries(
+      peer.received.filter((m) => m.type === 'error').map((m) => [m.inResponseTo, m.error]),
+    );
+    for (const id of ['sync', 'timer', 'async'])
+      expect(errors[id]).toMatch(
+        new RegExp(
+          `^method \`${id}' failed: its reply frame of \\d+ bytes exceeds the maximum of 1024 bytes$`,
+        ),
+      );
+    expect(errors.n2).toMatch(new RegExp(`^method \`${kthx}' failed: its reply frame of \\d+ bytes exceeds`));
+    expect(warnings.map((w) => [w.code, w.method])).toEqual([
+      ['SIDECAR_ERR_REPLY_FAILED', 'sync'],
+      ['SIDECAR_ERR_REPLY_FAILED', 'async'],
+      ['SIDECAR_ERR_REPLY_FAILED', 'timer'],
+      ['SIDECAR_ERR_REPLY_FAILED', kthx],
+    ]);
+    expect(methodErrors).toEqual([]);
+    expect(peer.stream.destroyed).toBe(false);
   });
 });
 

@@ -8,8 +8,8 @@ function invalid(m: PillionMessage): string | undefined {
   const r = m as unknown as Record<string, unknown>;
   toJson(m);
   switch (r.type) {
-    case 'addMethod':
-    case 'removeMethod':
+    case 'methodAdded':
+    case 'methodRemoved':
       return typeof r.name === 'string' && r.name !== '' ? undefined : 'name';
     case 'error':
       return (typeof r.inResponseTo === 'string' || typeof r.inResponseTo === 'number') &&
@@ -51,7 +51,7 @@ const callMessage = fc.record(
 const otherMessage = fc.record(
   {
     type: fc.oneof(
-      fc.constantFrom('addMethod', 'removeMethod', 'error', 'result'),
+      fc.constantFrom('methodAdded', 'methodRemoved', 'addMethod', 'removeMethod', 'error', 'result'),
       fc.jsonValue({ maxDepth: 0 }),
     ),
     name: fc.oneof(name, fc.jsonValue({ maxDepth: 1 })),

@@ -44,6 +44,16 @@ export type SidecarOf<W extends readonly unknown[]> = Sidecar<ChainOutput<W>, Gr
 export function createSidecar<const W extends readonly WrapperSpec[] = []>(
   config: SidecarConfig<W>,
 ): SidecarOf<W> {
+  checkSidecarConfig(config);
+  return new Sidecar(config as SidecarConfig) as unknown as SidecarOf<W>;
+}
+
+/**
+ * Checks a config the way `createSidecar` does, at once: a missing config, an unknown registry,
+ * transport or wrapper throw InvalidConfigError. For code that builds a Sidecar itself (the
+ * umbrella package's `new sidecar(name)`).
+ */
+export function checkSidecarConfig(config: SidecarConfig<readonly WrapperSpec[]>): void {
   if (!config || typeof config !== 'object')
     throw new InvalidConfigError('createSidecar needs a config object: { name }');
   if (typeof config.registry === 'string') registryKindOf(config.registry);
@@ -66,5 +76,4 @@ export function createSidecar<const W extends readonly WrapperSpec[] = []>(
       );
     }
   }
-  return new Sidecar(config as SidecarConfig) as unknown as SidecarOf<W>;
 }

@@ -29,7 +29,7 @@ import {
   type SidecarConfig,
 } from './config.js';
 import { type Connection, Connector } from './connector.js';
-import { PeerGroup } from './group.js';
+import { type GroupOf, PeerGroup } from './group.js';
 import { Heartbeat } from './heartbeat.js';
 import { acceptHello } from './incoming.js';
 import { LazyStream } from './lazy-stream.js';
@@ -64,9 +64,7 @@ export interface ConnectOptions {
 }
 
 /** `to(name)` gives a stream; `to(pattern)` (with `*` or `?`) gives a group. */
-export type ToResult<N extends string, S, G> = N extends `${string}${'*' | '?'}${string}`
-  ? PeerGroup<S> & G
-  : S;
+export type ToResult<N extends string, S, G> = N extends `${string}${'*' | '?'}${string}` ? GroupOf<S, G> : S;
 
 type State = 'stopped' | 'starting' | 'started' | 'stopping';
 
@@ -284,8 +282,11 @@ export class Sidecar<S extends Duplex = Duplex, G extends object = object> exten
     return stream as ToResult<N, S, G>;
   }
 
-  /** The group of every stream, incoming or outgoing, now and later, whose peer matches `pattern`. */
-  group(pattern: string): PeerGroup<S> & G {
+  /**
+   * The group of every stream, incoming or outgoing, now and later, whose peer matches `pattern`.
+   * It forwards the methods of the wrapped streams (e.g. the original pillion's `provide`).
+   */
+  group(pattern: string): GroupOf<S, G> {
     validatePattern(pattern);
     let group = this.#groups.get(pattern);
     if (!group) {
@@ -295,7 +296,7 @@ export class Sidecar<S extends Duplex = Duplex, G extends object = object> exten
       for (const plugin of this.#wrapperPlugins) this.#extendGroup(group, plugin);
       this.#groups.set(pattern, group);
     }
-    return group;
+    return group as GroupOf<S, G>;
   }
 
   /** Resolves with a connected, wrapped stream to `name`, or rejects with a typed error. */

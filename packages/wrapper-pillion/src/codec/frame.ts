@@ -1,7 +1,10 @@
 import { FrameTooLargeError, ProtocolError } from '@sidecar/core';
 
-/** Default largest frame body accepted or sent, in bytes (1 MiB). */
-export const DEFAULT_MAX_FRAME_SIZE = 1024 * 1024;
+/**
+ * Default largest frame body accepted or sent, in bytes (16 MiB): the original has no limit, so
+ * the default lets ordinary large payloads through and still stops a 4 GiB length prefix.
+ */
+export const DEFAULT_MAX_FRAME_SIZE = 16 * 1024 * 1024;
 /** Bytes of the length prefix: a 32-bit unsigned big-endian integer. */
 export const FRAME_HEADER_SIZE = 4;
 /** The largest length a 4-byte prefix can hold. */

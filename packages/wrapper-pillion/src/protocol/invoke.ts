@@ -38,10 +38,19 @@ export interface ReplyTrack {
   replied: boolean;
 }
 
+/** The incoming call a callback answers: where an `error` goes when the reply cannot be sent. */
+export interface ReplyTo {
+  id: string | number;
+  method: string;
+}
+
 /** What `invokeProvided` needs from the session. */
 export interface InvokeHost {
-  /** A function that calls the remote callback `name` (and marks `track` when given). */
-  remoteFunction(name: string, track?: ReplyTrack): RemoteFunction;
+  /**
+   * A function that calls the remote callback `name` (and marks `track` when given). It does not
+   * throw when the reply cannot be sent: the call `reply` fails instead.
+   */
+  remoteFunction(name: string, track: ReplyTrack | undefined, reply: ReplyTo): RemoteFunction;
   /** The method (or its promise) failed: answer the call with an error message. */
   failed(id: string | number, method: string, err: unknown): void;
 }
@@ -68,9 +77,10 @@ export function invokeProvided(
     for (const k of functions) replyIndex = Math.max(replyIndex, k);
     track = { replied: false };
     args = params.slice();
+    const reply: ReplyTo = { id, method };
     for (const k of functions) {
       const { name } = params[k] as { name: string };
-      args[k] = host.remoteFunction(name, k === replyIndex ? track : undefined);
+      args[k] = host.remoteFunction(name, k === replyIndex ? track : undefined, reply);
     }
   }
   try {

@@ -1,18 +1,26 @@
 /**
- * The four pillion messages (see PILLION-PROTOCOL.md). Each travels as one burro frame.
+ * The pillion messages (see PILLION-PROTOCOL.md). Each travels as one burro frame.
  */
 
-/** The sender now provides method `name`. */
-export interface AddMethodMessage {
-  type: 'addMethod';
+/**
+ * The sender now provides method `name`. pillion 0.0.4 to 0.0.7 send `methodAdded`; only 0.0.3
+ * sent `addMethod`. Ours sends `methodAdded` and accepts both.
+ */
+export interface MethodAddedMessage {
+  type: 'methodAdded';
   name: string;
 }
 
-/** The sender no longer provides method `name`. */
-export interface RemoveMethodMessage {
-  type: 'removeMethod';
+/** The sender no longer provides method `name` (`removeMethod` in pillion 0.0.3, accepted too). */
+export interface MethodRemovedMessage {
+  type: 'methodRemoved';
   name: string;
 }
+
+/** @deprecated pillion 0.0.3's name; use MethodAddedMessage. */
+export type AddMethodMessage = MethodAddedMessage;
+/** @deprecated pillion 0.0.3's name; use MethodRemovedMessage. */
+export type RemoveMethodMessage = MethodRemovedMessage;
 
 /** A reference to a callback the caller registered as a temporary method. */
 export interface CallbackRef {
@@ -36,7 +44,7 @@ export interface ErrorMessage {
 }
 
 /** Any pillion message. */
-export type PillionMessage = AddMethodMessage | RemoveMethodMessage | CallMessage | ErrorMessage;
+export type PillionMessage = MethodAddedMessage | MethodRemovedMessage | CallMessage | ErrorMessage;
 
 /**
  * The JSON text of a call message, byte for byte what `JSON.stringify` gives for

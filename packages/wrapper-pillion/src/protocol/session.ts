@@ -5,9 +5,16 @@ import {
   type SidecarError,
   TimeoutError,
 } from '@sidecar/core';
-import { CallbackDroppedError, MethodNotFoundError, RemoteError } from '../errors.js';
+import { CallbackDroppedError, MethodNotFoundError, RemoteError, ReplyFailedError } from '../errors.js';
 import { generateId } from './ids.js';
-import { checkCall, type InvokeHost, invokeProvided, messageOf, type ReplyTrack } from './invoke.js';
+import {
+  checkCall,
+  type InvokeHost,
+  invokeProvided,
+  messageOf,
+  type ReplyTo,
+  type ReplyTrack,
+} from './invoke.js';
 import {
   appendCallbackRef,
   type CallMessage,
@@ -49,15 +56,27 @@ export interface SessionOptions {
   maxPendingCallbacks: number;
   /** Longest a callback waits to be invoked, in ms. */
   callbackTtl: number;
-  /** Most remote methods remembered from addMethod announcements. */
+  /** Most remote methods remembered from methodAdded announcements. */
   maxRemoteMethods: number;
+  /** Most bytes of remote method names remembered (UTF-8, summed). @default 1048576 */
+  maxRemoteMethodBytes?: number;
   /** A call made with the callback API failed (the remote answered with an `error` message). */
   onCallError?(error: SidecarError, method: string): void;
   /** A provided method or callback of this side threw (the caller got an `error` message). */
   onMethodError?(error: unknown, method: string): void;
   /** The remote announced (`add`) or withdrew (`remove`) a method. */
   onRemoteMethod?(change: 'add' | 'remove', name: string): void;
+  /**
+   * Something was ignored or failed without closing the stream: a message of unknown type, an
+   * announcement over the limits, a reply too large to send (ReplyFailedError).
+   */
+  onWarning?(error: SidecarError): void;
 }
+
+/** Most distinct unknown message types reported by `onWarning` per session (then silence). */
+const MAX_UNKNOWN_TYPES_REPORTED = 16;
+/** Method-name bytes remembered by default (see `maxRemoteMethodBytes`). */
+const DEFAULT_REMOTE_METHOD_BYTES = 1024 * 1024;
 
 /**
  * The pillion message handler, independent of streams: `receive()` takes decoded messages,
@@ -70,6 +89,9 @@ export class PillionSession {
   readonly #options: SessionOptions;
   readonly #provided = new Map<string, RemoteFunction>();
   readonly #remote = new Set<string>();
+  #remoteBytes = 0;
+  #limitReported = false;
+  readonly #unknownTypes = new Set<string>();
   /**
    * Calls made with callRemote that have callbacks pending, by id. Promise calls are not kept
    * here: their reply callback is named `x_<id>`, so `#callbacks` finds them by id.
@@ -77,7 +99,7 @@ export class PillionSession {
   readonly #calls = new Map<string, PendingCall>();
   readonly #callbacks: PendingCallbacks;
   readonly #host: InvokeHost = {
-    remoteFunction: (name, track) => this.#remoteFunction(name, track),
+    remoteFunction: (name, track, reply) => this.#remoteFunction(name, track, reply),
     failed: (id, method, err) => this.#methodFailed(id, method, err),
   };
   #started = false;
@@ -116,7 +138,7 @@ export class PillionSession {
   start(): void {
     if (this.#started) return;
     this.#started = true;
-    for (const name of this.#provided.keys()) this.#announce({ type: 'addMethod', name });
+    for (const name of this.#provided.keys()) this.#announce({ type: 'methodAdded', name });
   }
 
   /** Provides (or replaces) method `name`. */
@@ -126,13 +148,13 @@ export class PillionSession {
     if (typeof fn !== 'function') throw new TypeError(`provide("${name}", fn): fn must be a function`);
     const isNew = !this.#provided.has(name);
     this.#provided.set(name, fn);
-    if (isNew) this.#announce({ type: 'addMethod', name });
+    if (isNew) this.#announce({ type: 'methodAdded', name });
   }
 
   /** Stops providing method `name`; false if it was not provided. */
   unprovide(name: string): boolean {
     if (!this.#provided.delete(name)) return false;
-    this.#announce({ type: 'removeMethod', name });
+    this.#announce({ type: 'methodRemoved', name });
     return true;
   }
 
@@ -173,7 +195,11 @@ export class PillionSession {
     return promise;
   }
 
-  /** Handles one decoded message. Throws ProtocolError when the stream must be closed. */
+  /**
+   * Handles one decoded message. Throws ProtocolError when the stream must be closed (a message
+   * that is not an object, a call without an id). Messages of other types are ignored, reported
+   * once per type through `onWarning`: that is how the protocol grows.
+   */
   receive(message: unknown): void {
     if (this.#closed) return;
     if (!isObject(message))
@@ -185,14 +211,16 @@ export class PillionSession {
       case 'error':
         this.#onError(message);
         return;
+      case 'methodAdded':
       case 'addMethod':
+        this.#onMethod(message, true);
+        return;
+      case 'methodRemoved':
       case 'removeMethod':
-        this.#onMethod(message);
+        this.#onMethod(message, false);
         return;
       default:
-        throw new ProtocolError(
-          `unknown pillion message type ${preview(message.type)}: expected call, error, addMethod or removeMethod`,
-        );
+        this.#onUnknown(message.type);
     }
   }
 
@@ -302,7 +330,10 @@ export class PillionSession {
     const functions = message.functions as number[] | undefined;
     const entry = this.#callbacks.take(method);
     if (entry) {
-      const args = functions && functions.length > 0 ? this.#withRemoteFunctions(params, functions) : params;
+      const args =
+        functions && functions.length > 0
+          ? this.#withRemoteFunctions(params, functions, { id, method })
+          : params;
       const call = entry.call;
       if (removeCallbackName(call, method)) this.#calls.delete(call.id);
       try {
@@ -322,16 +353,34 @@ export class PillionSession {
   }
 
   /** A copy of `params` with each callback reference turned into a function that calls it. */
-  #withRemoteFunctions(params: unknown[], functions: readonly number[]): unknown[] {
+  #withRemoteFunctions(params: unknown[], functions: readonly number[], reply: ReplyTo): unknown[] {
     const args = params.slice();
-    for (const k of functions) args[k] = this.#remoteFunction((params[k] as { name: string }).name);
+    for (const k of functions) {
+      args[k] = this.#remoteFunction((params[k] as { name: string }).name, undefined, reply);
+    }
     return args;
+  }
+
+  #onUnknown(type: unknown): void {
+    const key = preview(type);
+    if (this.#unknownTypes.has(key) || this.#unknownTypes.size >= MAX_UNKNOWN_TYPES_REPORTED) return;
+    this.#unknownTypes.add(key);
+    this.#options.onWarning?.(
+      new ProtocolError(
+        `ignored pillion messages of unknown type ${key} from "${this.#peer}" (known: call, error, methodAdded, methodRemoved)`,
+      ),
+    );
   }
 
   #onError(message: Record<string, unknown>): void {
     const { inResponseTo, error } = message;
     if (typeof error !== 'string' || (typeof inResponseTo !== 'string' && typeof inResponseTo !== 'number')) {
-      throw new ProtocolError(`an error message needs a string error and inResponseTo: ${preview(message)}`);
+      this.#options.onWarning?.(
+        new ProtocolError(
+          `ignored an error message without a string error and inResponseTo: ${preview(message)}`,
+        ),
+      );
+      return;
     }
     const callId = String(inResponseTo);
     const call = this.#calls.get(callId) ?? this.#callbacks.get(`x_${callId}`)?.call;
@@ -349,27 +398,57 @@ export class PillionSession {
     else this.#options.onCallError?.(err, call.method);
   }
 
-  #onMethod(message: Record<string, unknown>): void {
+  #onMethod(message: Record<string, unknown>, added: boolean): void {
     const { type, name } = message;
     if (typeof name !== 'string' || name === '') {
-      throw new ProtocolError(`${String(type)} needs a non-empty string name: ${preview(message)}`);
+      this.#options.onWarning?.(
+        new ProtocolError(`ignored a ${preview(type)} message without a non-empty string name`),
+      );
+      return;
     }
-    if (type === 'addMethod') {
-      if (this.#remote.has(name)) return;
-      if (this.#remote.size >= this.#options.maxRemoteMethods) {
-        throw new ProtocolError(`the peer announced more than ${this.#options.maxRemoteMethods} methods`);
+    if (!added) {
+      if (this.#remote.delete(name)) {
+        this.#remoteBytes -= Buffer.byteLength(name);
+        this.#options.onRemoteMethod?.('remove', name);
       }
-      this.#remote.add(name);
-      this.#options.onRemoteMethod?.('add', name);
-    } else if (this.#remote.delete(name)) {
-      this.#options.onRemoteMethod?.('remove', name);
+      return;
     }
+    if (this.#remote.has(name)) return;
+    const bytes = Buffer.byteLength(name);
+    const maxBytes = this.#options.maxRemoteMethodBytes ?? DEFAULT_REMOTE_METHOD_BYTES;
+    const max = this.#options.maxRemoteMethods;
+    if (this.#remote.size >= max || this.#remoteBytes + bytes > maxBytes) {
+      if (!this.#limitReported) {
+        this.#limitReported = true;
+        this.#options.onWarning?.(
+          new ProtocolError(
+            `"${this.#peer}" announced more methods than remembered (${max} names, ${maxBytes} bytes of names): further announcements are ignored; the methods stay callable`,
+          ),
+        );
+      }
+      return;
+    }
+    this.#remote.add(name);
+    this.#remoteBytes += bytes;
+    this.#options.onRemoteMethod?.('add', name);
   }
 
-  #remoteFunction(name: string, track?: ReplyTrack): RemoteFunction {
+  /**
+   * A function that calls the remote callback `name`. It never throws into the code that calls
+   * it: a reply that cannot be sent (over maxFrameSize, no JSON form) fails the call `reply`
+   * answers, with an `error` message to the caller and a warning here.
+   */
+  #remoteFunction(name: string, track?: ReplyTrack, reply?: ReplyTo): RemoteFunction {
     return (...args: unknown[]) => {
       if (track) track.replied = true;
-      if (!this.#closed) this.#issue(name, args);
+      if (this.#closed) return;
+      try {
+        this.#issue(name, args);
+      } catch (err) {
+        if (!reply) throw err;
+        this.#replyError(reply.id, `method \`${reply.method}' failed: its reply ${messageOf(err)}`);
+        this.#options.onWarning?.(new ReplyFailedError(reply.method, this.#peer, { cause: err }));
+      }
     };
   }
 

@@ -24,7 +24,9 @@ type Callback = (error?: Error | null) => void;
  * Events besides the Duplex ones: `callError` (error, method) when a callRemote call is
  * answered with an error; `methodError` (error, method) when a provided method or callback of
  * this side threw (the caller is told); `methodAdded` / `methodRemoved` (name) when the peer
- * announces a change. `error` is only emitted when the stream has an `error` listener; otherwise
+ * announces a change (the original's events); `warning` (error) when something was ignored or
+ * one call failed without closing the stream (a message of unknown type, announcements over the
+ * limits, a reply over `maxFrameSize`: ReplyFailedError). `error` is only emitted when the stream has an `error` listener; otherwise
  * a failed stream just closes (pending calls reject, `stream.failure` holds the reason), so an
  * RPC client never crashes its process.
  *
@@ -57,6 +59,9 @@ export class PillionStream extends Duplex {
   readonly #batch: FrameBatch;
   readonly #receive: (message: unknown) => void;
   #flushScheduled = false;
+  /** Reading is paused because more than maxWriteBuffer bytes wait to be sent. */
+  #throttled = false;
+  readonly #onDrain = () => this.#unthrottle();
   #started = false;
   #ended = false;
   #connected: boolean;
@@ -75,6 +80,8 @@ export class PillionStream extends Duplex {
       maxPendingCallbacks: this.#options.maxPendingCallbacks,
       callbackTtl: this.#options.callbackTtl,
       maxRemoteMethods: this.#options.maxRemoteMethods,
+      maxRemoteMethodBytes: this.#options.maxRemoteMethodBytes,
+      onWarning: (error) => this.emit('warning', error),
       onCallError: (error, method) => this.emit('callError', error, method),
       onMethodError: (error, method) => this.emit('methodError', error, method),
       onRemoteMethod: (change, name) => this.emit(change === 'add' ? 'methodAdded' : 'methodRemoved', name),
@@ -114,6 +121,26 @@ export class PillionStream extends Duplex {
   callRemote(name: string, ...args: unknown[]): CallMessage {
     this.#start();
     return this.#session.callRemote(name, args);
+  }
+
+  /** The original's `applyRemote(name, params)`: `callRemote` with the arguments as an array. */
+  applyRemote(name: string, params: readonly unknown[]): CallMessage {
+    this.#start();
+    return this.#session.callRemote(name, params);
+  }
+
+  /**
+   * The original's `bindRemote(name, ...args)`: a function that calls the remote method with
+   * `args` followed by its own arguments, and returns the call message sent.
+   *
+   * @example
+   * ```ts
+   * const greet = stream.bindRemote('greet', 'bob');
+   * greet((text) => console.log(text));
+   * ```
+   */
+  bindRemote(name: string, ...args: unknown[]): (...more: unknown[]) => CallMessage {
+    return (...more) => this.callRemote(name, ...args, ...more);
   }
 
   /**
@@ -250,6 +277,36 @@ export class PillionStream extends Duplex {
     const socket = this.#socket;
     if (socket && input.writableLength === 0 && !socket.destroyed) socket.write(this.#batch.take());
     else input.write(this.#batch.take());
+    if (!this.#throttled && this.#queued() > this.#options.maxWriteBuffer) this.#throttle();
+  }
+
+  /** Bytes written and not yet taken by the socket. */
+  #queued(): number {
+    return this.#input.writableLength + (this.#socket?.writableLength ?? 0);
+  }
+
+  /**
+   * Stops reading calls while the peer does not read what this side sends (backpressure bounded
+   * by maxWriteBuffer bytes): replies cannot pile up without limit. Reading resumes on 'drain'.
+   */
+  #throttle(): void {
+    this.#throttled = true;
+    (this.#socket ?? this.#input).pause();
+    this.#input.on('drain', this.#onDrain);
+    this.#socket?.on('drain', this.#onDrain);
+  }
+
+  #unthrottle(): void {
+    if (!this.#throttled || this.#queued() > this.#options.maxWriteBuffer) return;
+    this.#throttled = false;
+    this.#input.off('drain', this.#onDrain);
+    this.#socket?.off('drain', this.#onDrain);
+    if (!this.destroyed) (this.#socket ?? this.#input).resume();
+  }
+
+  /** True while reading is paused because the peer does not read (see `maxWriteBuffer`). */
+  get throttled(): boolean {
+    return this.#throttled;
   }
 
   #remoteEnded(): void {
