@@ -12,6 +12,7 @@ export { encodeNamespace, hexName, KeyLayout } from './keys.js';
 export {
   DEFAULT_COMMAND_TIMEOUT,
   DEFAULT_CONNECT_TIMEOUT,
+  DEFAULT_KEEPALIVE,
   DEFAULT_MAX_RECONNECT_DELAY,
   DEFAULT_PREFIX,
   DEFAULT_SWEEP_BATCH,
