@@ -106,7 +106,8 @@ export abstract class BaseRegistry extends EventEmitter<RegistryEvents> implemen
   protected readonly cacheTtl: number;
   protected readonly watchedCacheTtl: number;
   protected readonly sweepInterval: number;
-  protected readonly maxCachedNames: number;
+  /** Most distinct names kept in the lookup cache. */
+  readonly maxCachedNames: number;
   readonly #reconnectAfterTimeouts: number;
   readonly #addressCheckInterval: number;
   readonly #restoreOnReconnect: boolean;

@@ -244,6 +244,23 @@ export function registryComplianceSuite(label: string, harness: RegistryHarness)
       expect((await registry.list('*')).map((r) => r.instanceId)).toEqual([good.instanceId]);
       expect(warnings.length).toBeGreaterThan(0);
       expect(warnings[0]?.code).toBe('SIDECAR_ERR_INVALID_RECORD');
+      // The namespace keeps working around it: the same name is registrable, renewable and
+      // removable, sweeps run, and another peer (a watcher) sees the changes.
+      const watcher = await open();
+      await watcher.watch();
+      const seen = recordEvents(watcher);
+      const again = testRecord('mixed');
+      await registry.register(again, 10_000);
+      await registry.renew(again.instanceId, 10_000);
+      const ids = (await registry.lookup('mixed', { fresh: true })).map((r) => r.instanceId).sort();
+      expect(ids).toEqual([good.instanceId, again.instanceId].sort());
+      await sleep(300); // a few sweeps over the malformed rows
+      await registry.deregister(again.instanceId);
+      await eventually(
+        () => expect(seen.leave.map((r) => (r as InstanceRecord).instanceId)).toEqual([again.instanceId]),
+        propagation,
+      );
+      expect((await watcher.list('*')).map((r) => r.instanceId)).toEqual([good.instanceId]);
     });
 
     it('rejects invalid names and aborted calls with typed errors', async () => {
