@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import {
   BaseRegistry,
   type InstanceRecord,
@@ -7,7 +8,7 @@ import {
   NotStartedError,
   RegistryUnavailableError,
 } from '@sidecar/core';
-import type { Cluster, Redis } from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
 import { connectClient, createClient, describeTarget, type RedisClient } from './connection.js';
 import { hexName, KeyLayout } from './keys.js';
 import {
@@ -168,22 +169,30 @@ export class RedisRegistry extends BaseRegistry {
   }
 
   protected override localAddresses(): string[] {
-    const out: string[] = [];
+    return this.#sockets().flatMap((socket) => (socket.localAddress ? [socket.localAddress] : []));
+  }
+
+  /**
+   * Destroys every connection's socket; ioredis makes new ones at once (with Sentinel it asks
+   * for the master again). Not `disconnect(true)`: that ends the socket gracefully, and on a
+   * dead path the goodbye waits behind unacknowledged data for many minutes.
+   */
+  protected override reconnect(): void {
+    for (const socket of this.#sockets()) socket.destroy();
+  }
+
+  /** The sockets of the main client (every node of a Cluster) and of the subscriber. */
+  #sockets(): Socket[] {
+    const out: Socket[] = [];
     for (const client of [this.#client, this.#subscriber]) {
       if (!client) continue;
-      const nodes = 'nodes' in client && typeof client.nodes === 'function' ? client.nodes() : [client];
-      for (const node of nodes as Redis[]) {
-        const local = (node as { stream?: { localAddress?: string } }).stream?.localAddress;
-        if (local) out.push(local);
+      const nodes = client instanceof Cluster ? client.nodes() : [client];
+      for (const node of nodes) {
+        const stream = (node as unknown as { stream?: Socket }).stream;
+        if (stream) out.push(stream);
       }
     }
     return out;
-  }
-
-  /** Drops every connection; ioredis makes new ones at once (Sentinel asks for the master again). */
-  protected override reconnect(): void {
-    this.#client?.disconnect(true);
-    this.#subscriber?.disconnect(true);
   }
 
   protected override isTimeout(err: unknown): boolean {

@@ -79,6 +79,8 @@ const MAX_TRACKED_INSTANCES = 10_000;
 interface OwnRecord {
   input: RecordInput;
   ttl: number;
+  /** The last write of this content failed: the store may hold an older one (or none). */
+  unwritten: boolean;
 }
 
 /**
@@ -235,8 +237,11 @@ export abstract class BaseRegistry extends EventEmitter<RegistryEvents> implemen
   ): Promise<InstanceRecord> {
     throwIfAborted(options.signal);
     const record = parseRecord({ ...input, namespace: this.namespace, expiresAt: Date.now() + ttlMs });
+    // Remembered before the write: if it fails (an outage), the reconnect writes this content.
+    const own: OwnRecord = { input, ttl: ttlMs, unwritten: true };
+    this.#own.set(record.instanceId, own);
     const stored = await this.#guard('register', () => this.put(record, ttlMs, options.signal));
-    this.#own.set(record.instanceId, { input, ttl: ttlMs });
+    own.unwritten = false;
     this.#cache.delete(record.name);
     return stored === undefined ? record : { ...record, expiresAt: stored };
   }
@@ -421,13 +426,15 @@ export abstract class BaseRegistry extends EventEmitter<RegistryEvents> implemen
       for (const [instanceId, own] of [...this.#own]) {
         if (!this.#started || this.#own.get(instanceId) !== own) continue;
         try {
-          if (await this.touch(instanceId, own.ttl)) continue;
+          if (!own.unwritten && (await this.touch(instanceId, own.ttl))) continue;
           const record = parseRecord({
             ...own.input,
             namespace: this.namespace,
             expiresAt: Date.now() + own.ttl,
           });
-          if (this.#own.get(instanceId) === own) await this.put(record, own.ttl);
+          if (this.#own.get(instanceId) !== own) continue;
+          await this.put(record, own.ttl);
+          own.unwritten = false;
         } catch (err) {
           this.#outage = true;
           this.warn(this.unavailable('renewing own records after a reconnect failed', err));
