@@ -115,7 +115,9 @@ describe.each([
           TIMEOUT_LIMIT_MS,
           `the timeout of ${peer.name} at observer ${observerSkew}`,
         )) as Event;
-        (detection[peer.name] ??= []).push(Number(e.at) - observerSkew - killedAt);
+        const list = detection[peer.name] ?? [];
+        list.push(Number(e.at) - observerSkew - killedAt);
+        detection[peer.name] = list;
       }
     }
     await sleep(TTL_MS);
