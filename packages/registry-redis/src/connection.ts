@@ -4,6 +4,7 @@ import { connectError } from './errors.js';
 import {
   DEFAULT_COMMAND_TIMEOUT,
   DEFAULT_CONNECT_TIMEOUT,
+  DEFAULT_DISCONNECT_TIMEOUT,
   DEFAULT_KEEPALIVE,
   DEFAULT_MAX_RECONNECT_DELAY,
   DEFAULT_URL,
@@ -50,6 +51,7 @@ export function createClient(options: RedisRegistryOptions): RedisClient {
     connectTimeout,
     commandTimeout: options.commandTimeout ?? DEFAULT_COMMAND_TIMEOUT,
     keepAlive: DEFAULT_KEEPALIVE,
+    disconnectTimeout: DEFAULT_DISCONNECT_TIMEOUT,
     retryStrategy,
     reconnectOnError: reconnectOnReadonly,
   };
@@ -66,6 +68,7 @@ export function createClient(options: RedisRegistryOptions): RedisClient {
         connectTimeout,
         commandTimeout: base.commandTimeout,
         keepAlive: DEFAULT_KEEPALIVE,
+        disconnectTimeout: DEFAULT_DISCONNECT_TIMEOUT,
         ...clusterOptions.redisOptions,
       },
     });
