@@ -24,7 +24,10 @@ interface Node {
 
 /** Runs redis-cli against 127.0.0.1:port and returns its output. */
 export function cli(port: number, ...args: string[]): Promise<string> {
-  return run(REDIS_CLI, ['-h', '127.0.0.1', '-p', String(port), ...args]).then((r) => r.stdout.trim());
+  // Bounded: a frozen (SIGSTOPped) server accepts the connection and never answers.
+  return run(REDIS_CLI, ['-h', '127.0.0.1', '-p', String(port), ...args], { timeout: 1000 }).then((r) =>
+    r.stdout.trim(),
+  );
 }
 
 function exited(child: ChildProcess): Promise<void> {
