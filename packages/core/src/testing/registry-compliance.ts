@@ -20,6 +20,11 @@ export interface RegistryHarness {
   injectMalformed(namespace: string, name: string): Promise<void>;
   /** How long one change takes to reach another watcher, at most, in ms. @default 2000 */
   propagationMs?: number;
+  /**
+   * True when the store's clock IS this process's clock (an in-process store): the test of
+   * liveness by the store's clock then does not apply. @default false
+   */
+  storeClockIsProcessClock?: boolean;
 }
 
 /** Makes a record input for the tests. */
@@ -262,6 +267,31 @@ export function registryComplianceSuite(label: string, harness: RegistryHarness)
       );
       expect((await watcher.list('*')).map((r) => r.instanceId)).toEqual([good.instanceId]);
     });
+
+    it.skipIf(harness.storeClockIsProcessClock)(
+      "judges liveness by the store's clock: a writer a minute ahead or behind is seen and expires on time",
+      async () => {
+        namespace = `ns-${randomBytes(4).toString('hex')}`;
+        const skewed = await open();
+        const other = await open();
+        const realNow = Date.now;
+        const ahead = testRecord('clock-ahead');
+        const behind = testRecord('clock-behind');
+        try {
+          Date.now = () => realNow() + 60_000;
+          await skewed.register(ahead, 1500);
+          Date.now = () => realNow() - 60_000;
+          await skewed.register(behind, 1500);
+          await skewed.renew(behind.instanceId, 1500);
+        } finally {
+          Date.now = realNow;
+        }
+        // Seen at once by a peer with the right time (the one behind was invisible before) ...
+        expect((await other.list('*')).map((r) => r.name).sort()).toEqual(['clock-ahead', 'clock-behind']);
+        // ... and both gone one TTL later (the one ahead lived a minute longer before).
+        await eventually(async () => expect(await other.list('*')).toEqual([]), 1500 + 2000);
+      },
+    );
 
     it('rejects invalid names and aborted calls with typed errors', async () => {
       namespace = `ns-${randomBytes(4).toString('hex')}`;
