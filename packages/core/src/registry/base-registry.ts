@@ -17,12 +17,10 @@ import {
 import { matchName, validateName, validatePattern } from '../names.js';
 import { type InstanceRecord, parseRecord } from '../records.js';
 import { throwIfAborted } from '../util/abort.js';
-import {
-  DEFAULT_HOST_ADDRESS_CHECK_INTERVAL,
-  normalizeAddress,
-  watchHostAddresses,
-} from './host-addresses.js';
+import { ConnectionHealth } from './connection-health.js';
+import { DEFAULT_HOST_ADDRESS_CHECK_INTERVAL } from './host-addresses.js';
 import { LookupCache } from './lookup-cache.js';
+import { OwnRecords } from './own-records.js';
 
 /** Default namespace of every registry. */
 export const DEFAULT_NAMESPACE = 'default';
@@ -75,14 +73,6 @@ export interface RegistryChange {
 const CHANGE_TYPES = new Set(['join', 'update', 'leave', 'timeout']);
 const MAX_TRACKED_INSTANCES = 10_000;
 
-/** A record this registry registered and keeps alive, with its lifetime. */
-interface OwnRecord {
-  input: RecordInput;
-  ttl: number;
-  /** The last write of this content failed: the store may hold an older one (or none). */
-  unwritten: boolean;
-}
-
 /**
  * The shared half of every registry: argument checks, record validation (malformed records are
  * skipped with a `warning`), a lookup cache that keeps serving while the registry is down,
@@ -110,8 +100,6 @@ export abstract class BaseRegistry extends EventEmitter<RegistryEvents> implemen
   protected readonly sweepInterval: number;
   /** Most distinct names kept in the lookup cache. */
   readonly maxCachedNames: number;
-  readonly #reconnectAfterTimeouts: number;
-  readonly #addressCheckInterval: number;
   readonly #restoreOnReconnect: boolean;
 
   #started: Promise<void> | undefined;
@@ -121,11 +109,8 @@ export abstract class BaseRegistry extends EventEmitter<RegistryEvents> implemen
   readonly #cache: LookupCache;
   readonly #inflight = new Map<string, Promise<InstanceRecord[]>>();
   readonly #state = new Map<string, 'joined' | 'gone'>();
-  readonly #own = new Map<string, OwnRecord>();
-  #timeouts = 0;
-  #outage = false;
-  #restoring: Promise<void> | undefined;
-  #stopWatchingAddresses: (() => void) | undefined;
+  readonly #own = new OwnRecords();
+  readonly #health: ConnectionHealth;
 
   constructor(options: BaseRegistryOptions = {}) {
     super();
@@ -135,8 +120,16 @@ export abstract class BaseRegistry extends EventEmitter<RegistryEvents> implemen
     this.sweepInterval = options.sweepInterval ?? DEFAULT_SWEEP_INTERVAL;
     this.maxCachedNames = Math.max(1, options.maxCachedNames ?? DEFAULT_MAX_CACHED_NAMES);
     this.#cache = new LookupCache(this.maxCachedNames);
-    this.#reconnectAfterTimeouts = options.reconnectAfterTimeouts ?? DEFAULT_RECONNECT_AFTER_TIMEOUTS;
-    this.#addressCheckInterval = options.addressCheckInterval ?? DEFAULT_HOST_ADDRESS_CHECK_INTERVAL;
+    this.#health = new ConnectionHealth(
+      {
+        isTimeout: (err) => this.isTimeout(err),
+        localAddresses: () => this.localAddresses(),
+        reconnect: (reason) => this.reconnectBecause(reason),
+        restored: () => this.connectionRestored(),
+      },
+      options.reconnectAfterTimeouts ?? DEFAULT_RECONNECT_AFTER_TIMEOUTS,
+      options.addressCheckInterval ?? DEFAULT_HOST_ADDRESS_CHECK_INTERVAL,
+    );
     this.#restoreOnReconnect = options.restoreOnReconnect ?? true;
   }
 
@@ -192,7 +185,7 @@ export abstract class BaseRegistry extends EventEmitter<RegistryEvents> implemen
       this.#started = this.connect(options.signal).then(
         () => {
           this.#startSweeping();
-          if (this.reach === 'network') this.#followHostAddresses();
+          if (this.reach === 'network') this.#health.followHostAddresses();
         },
         (err: unknown) => {
           this.#started = undefined;
@@ -210,11 +203,8 @@ export abstract class BaseRegistry extends EventEmitter<RegistryEvents> implemen
     await started.catch(() => {});
     clearInterval(this.#sweepTimer);
     this.#sweepTimer = undefined;
-    this.#stopWatchingAddresses?.();
-    this.#stopWatchingAddresses = undefined;
+    this.#health.stop();
     this.#own.clear();
-    this.#outage = false;
-    this.#timeouts = 0;
     if (this.#watching) {
       this.#watching = false;
       await this.unsubscribe().catch(() => {});
@@ -238,10 +228,9 @@ export abstract class BaseRegistry extends EventEmitter<RegistryEvents> implemen
     throwIfAborted(options.signal);
     const record = parseRecord({ ...input, namespace: this.namespace, expiresAt: Date.now() + ttlMs });
     // Remembered before the write: if it fails (an outage), the reconnect writes this content.
-    const own: OwnRecord = { input, ttl: ttlMs, unwritten: true };
-    this.#own.set(record.instanceId, own);
+    const written = this.#own.willWrite(input, ttlMs);
     const stored = await this.#guard('register', () => this.put(record, ttlMs, options.signal));
-    own.unwritten = false;
+    written();
     this.#cache.delete(record.name);
     return stored === undefined ? record : { ...record, expiresAt: stored };
   }
@@ -249,14 +238,13 @@ export abstract class BaseRegistry extends EventEmitter<RegistryEvents> implemen
   async renew(instanceId: string, ttlMs: number, options: RegistryCallOptions = {}): Promise<void> {
     throwIfAborted(options.signal);
     const found = await this.#guard('renew', () => this.touch(instanceId, ttlMs, options.signal));
-    const own = this.#own.get(instanceId);
-    if (own) own.ttl = ttlMs;
+    this.#own.renewed(instanceId, ttlMs);
     if (!found) throw new RecordNotFoundError(`instance ${instanceId} is no longer in the registry`);
   }
 
   async deregister(instanceId: string, options: RegistryCallOptions = {}): Promise<void> {
     throwIfAborted(options.signal);
-    this.#own.delete(instanceId);
+    this.#own.forget(instanceId);
     await this.#guard('deregister', () => this.remove(instanceId, options.signal));
   }
 
@@ -289,9 +277,9 @@ export abstract class BaseRegistry extends EventEmitter<RegistryEvents> implemen
       let rows: unknown[];
       try {
         rows = await this.fetchByName(name, signal);
-        this.#succeeded();
+        this.#health.succeeded();
       } catch (err) {
-        this.#failed(err);
+        this.#health.failed(err);
         throw this.unavailable('registry lookup failed', err);
       }
       const records = this.#live(rows, (r) => r.name === name);
@@ -368,8 +356,7 @@ export abstract class BaseRegistry extends EventEmitter<RegistryEvents> implemen
    * written back if the store lost them), so a failover never lets a live record expire.
    */
   protected connectionRestored(): void {
-    this.#outage = false;
-    this.#timeouts = 0;
+    this.#health.back();
     this.invalidateCache();
     void this.#restoreOwn();
   }
@@ -377,8 +364,7 @@ export abstract class BaseRegistry extends EventEmitter<RegistryEvents> implemen
   /** Drops the store connections and makes new ones, saying why in a warning. */
   protected reconnectBecause(reason: string): void {
     if (!this.#started) return;
-    this.#timeouts = 0;
-    this.#outage = true;
+    this.#health.reconnecting();
     this.warn(new RegistryUnavailableError(`reconnecting to the registry: ${reason}`));
     this.invalidateCache();
     try {
@@ -394,72 +380,29 @@ export abstract class BaseRegistry extends EventEmitter<RegistryEvents> implemen
     if (!this.#started) throw this.unavailable(`cannot ${what}`, new Error('the registry is not started'));
     try {
       const result = await fn();
-      this.#succeeded();
+      this.#health.succeeded();
       return result;
     } catch (err) {
-      this.#failed(err);
+      this.#health.failed(err);
       throw this.unavailable(`registry ${what} failed`, err);
-    }
-  }
-
-  /** A call worked: if it is the first after an outage, restore what the outage may have cost. */
-  #succeeded(): void {
-    this.#timeouts = 0;
-    if (this.#outage) this.connectionRestored();
-  }
-
-  /** A call failed: an outage began; repeated timeouts mean a dead path, so reconnect. */
-  #failed(err: unknown): void {
-    if (isSidecarError(err) && !err.retryable) return;
-    this.#outage = true;
-    if (!this.isTimeout(err)) return;
-    this.#timeouts++;
-    if (this.#reconnectAfterTimeouts > 0 && this.#timeouts >= this.#reconnectAfterTimeouts) {
-      this.reconnectBecause(`${this.#timeouts} calls in a row timed out`);
     }
   }
 
   /** Renews every own record with a full lifetime; re-registers those the store lost. */
   async #restoreOwn(): Promise<void> {
-    if (!this.#restoreOnReconnect || this.#restoring || this.#own.size === 0) return;
-    const run = async () => {
-      for (const [instanceId, own] of [...this.#own]) {
-        if (!this.#started || this.#own.get(instanceId) !== own) continue;
-        try {
-          if (!own.unwritten && (await this.touch(instanceId, own.ttl))) continue;
-          const record = parseRecord({
-            ...own.input,
-            namespace: this.namespace,
-            expiresAt: Date.now() + own.ttl,
-          });
-          if (this.#own.get(instanceId) !== own) continue;
-          await this.put(record, own.ttl);
-          own.unwritten = false;
-        } catch (err) {
-          this.#outage = true;
-          this.warn(this.unavailable('renewing own records after a reconnect failed', err));
-          return;
-        }
-      }
-    };
-    this.#restoring = run().finally(() => {
-      this.#restoring = undefined;
-    });
-    await this.#restoring;
-  }
-
-  /** Reconnects when this host loses the address one of the store connections goes out from. */
-  #followHostAddresses(): void {
-    if (this.#stopWatchingAddresses) return;
-    this.#stopWatchingAddresses = watchHostAddresses((current) => {
-      const stale = this.localAddresses()
-        .map(normalizeAddress)
-        .filter((a) => a !== '' && !current.has(a));
-      if (stale.length > 0)
-        this.reconnectBecause(
-          `this host no longer has the address ${[...new Set(stale)].join(', ')} of its connection`,
-        );
-    }, this.#addressCheckInterval);
+    if (!this.#restoreOnReconnect) return;
+    try {
+      await this.#own.restore({
+        touch: (instanceId, ttl) => this.touch(instanceId, ttl),
+        put: async (input, ttl) => {
+          const record = parseRecord({ ...input, namespace: this.namespace, expiresAt: Date.now() + ttl });
+          await this.put(record, ttl);
+        },
+      });
+    } catch (err) {
+      this.#health.reconnecting(); // still out: the next call that works tries again
+      this.warn(this.unavailable('renewing own records after a reconnect failed', err));
+    }
   }
 
   async #fetchLive(
@@ -535,7 +478,7 @@ export abstract class BaseRegistry extends EventEmitter<RegistryEvents> implemen
     try {
       await this.sweep();
     } catch (err) {
-      this.#failed(err);
+      this.#health.failed(err);
       this.warn(this.unavailable('sweeping expired records failed', err));
     } finally {
       this.#sweeping = false;
