@@ -29,8 +29,9 @@ export interface PgDialectSettings {
 
 type StoredRow = { record: string; expires_at: string };
 
-/** pg's message when a query got no reply within `query_timeout`. */
-const QUERY_TIMEOUT = /Query read timeout/i;
+/** pg's messages when a query got no reply within `query_timeout`, or a connection none within its timeout. */
+const QUERY_TIMEOUT =
+  /Query read timeout|timeout exceeded when trying to connect|Connection terminated due to connection timeout/i;
 /** SQLSTATEs that say the registry's schema is gone: undefined table, function, schema. */
 const SCHEMA_GONE = new Set(['42P01', '42883', '3F000']);
 
