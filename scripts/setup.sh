@@ -7,7 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PNPM_VERSION=10.34.9
-PG_BIN=/usr/lib/postgresql/15/bin
+# The newest installed PostgreSQL major (15 on Debian 12, 17 on Debian 13); empty when none is.
+PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
 
 say() { printf '[setup] %s\n' "$*" >&2; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
@@ -21,7 +22,7 @@ fi
 if [ "${1:-}" = "--test" ]; then
   missing=()
   command -v redis-server >/dev/null || missing+=(redis-server)
-  [ -x "$PG_BIN/postgres" ] || missing+=(postgresql)
+  [ -n "$PG_BIN" ] && [ -x "$PG_BIN/postgres" ] || missing+=(postgresql)
   command -v ip >/dev/null || missing+=(iproute2)
   if [ "${#missing[@]}" -gt 0 ]; then
     say "installing ${missing[*]} (apt)"

@@ -53,7 +53,9 @@ export class DirectoryRegistry extends BaseRegistry {
 
   protected async disconnect(): Promise<void> {}
 
-  protected async put(record: InstanceRecord): Promise<void> {
+  // The store's clock is this machine's: lifetimes arrive relative (ttlMs) and become times here.
+  protected async put(input: InstanceRecord, ttlMs: number): Promise<number> {
+    const record = { ...input, expiresAt: Date.now() + ttlMs };
     const existed = await stat(this.#file(record.instanceId)).then(
       () => true,
       () => false,
@@ -62,11 +64,13 @@ export class DirectoryRegistry extends BaseRegistry {
     await writeFile(tmp, JSON.stringify(record));
     await rename(tmp, this.#file(record.instanceId));
     await this.#announce({ type: existed ? 'update' : 'join', record });
+    return record.expiresAt;
   }
 
-  protected async touch(instanceId: string, expiresAt: number): Promise<boolean> {
+  protected async touch(instanceId: string, ttlMs: number): Promise<boolean> {
     const text = await readFile(this.#file(instanceId), 'utf8').catch(() => undefined);
     if (text === undefined) return false;
+    const expiresAt = Date.now() + ttlMs;
     await writeFile(this.#file(instanceId), JSON.stringify({ ...JSON.parse(text), expiresAt }));
     return true;
   }
@@ -82,7 +86,15 @@ export class DirectoryRegistry extends BaseRegistry {
     return (await this.fetchAll()).filter((r) => (r as { name?: unknown } | null)?.name === name);
   }
 
+  /** Live records only (expired ones wait for a sweep). */
   protected async fetchAll(): Promise<unknown[]> {
+    const now = Date.now();
+    return (await this.#readAll()).filter(
+      (r) => !(((r as InstanceRecord | null)?.expiresAt ?? now + 1) <= now),
+    );
+  }
+
+  async #readAll(): Promise<unknown[]> {
     const files = (await readdir(this.#dir)).filter((f) => f.endsWith('.json'));
     const values = await Promise.all(
       files.map((f) => readFile(join(this.#dir, f), 'utf8').catch(() => 'null')),
@@ -96,8 +108,9 @@ export class DirectoryRegistry extends BaseRegistry {
     });
   }
 
-  protected async sweep(now: number): Promise<void> {
-    for (const value of await this.fetchAll()) {
+  protected async sweep(): Promise<void> {
+    const now = Date.now();
+    for (const value of await this.#readAll()) {
       const record = value as InstanceRecord;
       if (typeof record?.expiresAt !== 'number' || record.expiresAt > now) continue;
       // rename is atomic: of several sweepers exactly one wins the file, and only it announces.

@@ -1,6 +1,6 @@
 import { type ChildProcess, execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, chownSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -103,28 +103,39 @@ function postgresUser(): { uid: number; gid: number } | undefined {
   return { uid, gid };
 }
 
-/** A postgres server on 127.0.0.1 whose postmaster can be SIGKILLed and restarted. */
-export async function startKillablePostgres(): Promise<KillableServer> {
+/**
+ * A postgres server on `host` (127.0.0.1, or a lab bridge address: clients of the lab's /24
+ * are then trusted too) whose postmaster can be SIGKILLed and restarted.
+ */
+export async function startKillablePostgres(host = '127.0.0.1'): Promise<KillableServer> {
   for (const bin of ['initdb', 'postgres', 'pg_isready'])
     requireBinary(join(PG_BIN, bin), 'apt-get install -y postgresql');
   const user = postgresUser();
   const dir = mkdtempSync(join(tmpdir(), 'sidecar-rel-pg-'));
   if (user) chownSync(dir, user.uid, user.gid);
   const data = join(dir, 'data');
-  const initdb = () =>
-    run(join(PG_BIN, 'initdb'), ['-D', data, '-U', 'postgres', '-A', 'trust', '--no-locale', '--no-sync'], {
-      ...user,
-      cwd: dir,
-    });
+  const initdb = async () => {
+    await run(
+      join(PG_BIN, 'initdb'),
+      ['-D', data, '-U', 'postgres', '-A', 'trust', '--no-locale', '--no-sync'],
+      {
+        ...user,
+        cwd: dir,
+      },
+    );
+    // Off loopback: trust the lab's own subnet (it exists only inside the test's namespaces).
+    if (host !== '127.0.0.1')
+      appendFileSync(join(data, 'pg_hba.conf'), `host all all ${host.replace(/\.\d+$/, '.0')}/24 trust\n`);
+  };
   await initdb();
-  const port = await freePortOn('127.0.0.1');
+  const port = await freePortOn(host);
   let child: ChildProcess | undefined;
-  const args = ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1'];
+  const args = ['-D', data, '-p', String(port), '-k', dir, '-c', `listen_addresses=${host}`];
   const settings = ['-c', 'fsync=off', '-c', 'full_page_writes=off', '-c', 'max_connections=300'];
   const launch = async () => {
     // After a SIGKILL, backends may hold the old shared memory a moment: retry the start.
     await waitUntil(
-      `postgres on 127.0.0.1:${port}`,
+      `postgres on ${host}:${port}`,
       async () => {
         const server = spawnServer(join(PG_BIN, 'postgres'), [...args, ...settings], { ...user, cwd: dir });
         child = server.child;
@@ -134,14 +145,7 @@ export async function startKillablePostgres(): Promise<KillableServer> {
             'pg_isready',
             async () => {
               if (current.exitCode !== null) throw new Error(server.output());
-              await run(join(PG_BIN, 'pg_isready'), [
-                '-h',
-                '127.0.0.1',
-                '-p',
-                String(port),
-                '-U',
-                'postgres',
-              ]);
+              await run(join(PG_BIN, 'pg_isready'), ['-h', host, '-p', String(port), '-U', 'postgres']);
               return true;
             },
             10_000,
@@ -163,7 +167,7 @@ export async function startKillablePostgres(): Promise<KillableServer> {
   };
   await launch();
   return {
-    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    url: `postgres://postgres@${host}:${port}/postgres`,
     port,
     kill,
     restart: launch,

@@ -45,11 +45,19 @@ export {
   BaseRegistry,
   type BaseRegistryOptions,
   DEFAULT_CACHE_TTL,
+  DEFAULT_MAX_CACHED_NAMES,
   DEFAULT_NAMESPACE,
+  DEFAULT_RECONNECT_AFTER_TIMEOUTS,
   DEFAULT_SWEEP_INTERVAL,
   DEFAULT_WATCHED_CACHE_TTL,
   type RegistryChange,
 } from './registry/base-registry.js';
+export {
+  DEFAULT_HOST_ADDRESS_CHECK_INTERVAL,
+  hostAddresses,
+  normalizeAddress,
+  watchHostAddresses,
+} from './registry/host-addresses.js';
 export { MemoryRegistry, type MemoryRegistryOptions, memoryRegistry } from './registry/memory-registry.js';
 export type { RegistryName, TransportName, WrapperName } from './sidecar/builtins.js';
 export { type Builtin, loadPluginPackage, registryKindOf } from './sidecar/builtins.js';

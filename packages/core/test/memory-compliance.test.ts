@@ -9,6 +9,7 @@ registryComplianceSuite('memory', {
     probe.injectRaw(`worse-${name}`, '{not json');
   },
   propagationMs: 500,
+  storeClockIsProcessClock: true,
 });
 
 const transport = new MemoryTransport();

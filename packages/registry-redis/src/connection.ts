@@ -4,6 +4,8 @@ import { connectError } from './errors.js';
 import {
   DEFAULT_COMMAND_TIMEOUT,
   DEFAULT_CONNECT_TIMEOUT,
+  DEFAULT_DISCONNECT_TIMEOUT,
+  DEFAULT_KEEPALIVE,
   DEFAULT_MAX_RECONNECT_DELAY,
   DEFAULT_URL,
   type RedisRegistryOptions,
@@ -27,10 +29,16 @@ export function describeTarget(options: RedisRegistryOptions): string {
   }
 }
 
+/** A write refused by a server that is (no longer) the master: reconnect, and find the real one. */
+export function reconnectOnReadonly(err: Error): boolean {
+  return /^READONLY|^LOADING|^MASTERDOWN/.test(err.message);
+}
+
 /**
  * Makes an unconnected client from the options. Registry defaults (lazy connect, no offline
- * queue so an outage fails calls at once, bounded reconnect delay, timeouts) come first; the
- * user's ioredis options override them.
+ * queue so an outage fails calls at once, bounded reconnect delay, timeouts, TCP keepalive, a
+ * reconnect when a demoted master refuses writes, and with Sentinel the failover detector that
+ * follows a promotion at once) come first; the user's ioredis options override them.
  */
 export function createClient(options: RedisRegistryOptions): RedisClient {
   const connectTimeout = options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT;
@@ -42,7 +50,10 @@ export function createClient(options: RedisRegistryOptions): RedisClient {
     maxRetriesPerRequest: 1,
     connectTimeout,
     commandTimeout: options.commandTimeout ?? DEFAULT_COMMAND_TIMEOUT,
+    keepAlive: DEFAULT_KEEPALIVE,
+    disconnectTimeout: DEFAULT_DISCONNECT_TIMEOUT,
     retryStrategy,
+    reconnectOnError: reconnectOnReadonly,
   };
   let client: Redis | Cluster;
   if (options.cluster) {
@@ -53,10 +64,18 @@ export function createClient(options: RedisRegistryOptions): RedisClient {
       clusterRetryStrategy: retryStrategy,
       ...clusterOptions,
       // Cluster manages its node connections (lazy, reconnected by the cluster): only timeouts here.
-      redisOptions: { connectTimeout, commandTimeout: base.commandTimeout, ...clusterOptions.redisOptions },
+      redisOptions: {
+        connectTimeout,
+        commandTimeout: base.commandTimeout,
+        keepAlive: DEFAULT_KEEPALIVE,
+        disconnectTimeout: DEFAULT_DISCONNECT_TIMEOUT,
+        ...clusterOptions.redisOptions,
+      },
     });
   } else if (options.sentinel) {
-    client = new Redis({ ...base, ...options.sentinel, ...options.redis });
+    // failoverDetector: listen to the sentinels' +switch-master and move to the new master at
+    // once, instead of staying on a frozen (SIGSTOPped) or demoted one.
+    client = new Redis({ ...base, failoverDetector: true, ...options.sentinel, ...options.redis });
   } else {
     client = new Redis(options.url ?? DEFAULT_URL, { ...base, ...options.redis });
   }

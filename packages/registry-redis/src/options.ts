@@ -11,6 +11,13 @@ export const DEFAULT_CONNECT_TIMEOUT = 5000;
 export const DEFAULT_COMMAND_TIMEOUT = 2000;
 /** Longest wait between two reconnection attempts, in ms. */
 export const DEFAULT_MAX_RECONNECT_DELAY = 1000;
+/** Idle time before TCP keepalive probes start on a registry connection, in ms. */
+export const DEFAULT_KEEPALIVE = 1000;
+/**
+ * How long a connection being dropped may take to close gracefully before it is destroyed, in
+ * ms (a frozen or unreachable server never answers the goodbye; ioredis' own default is 2000).
+ */
+export const DEFAULT_DISCONNECT_TIMEOUT = 250;
 /** Most expired records one sweep script removes (it loops until none are left). */
 export const DEFAULT_SWEEP_BATCH = 500;
 
@@ -50,9 +57,4 @@ export interface RedisRegistryOptions extends BaseRegistryOptions {
   commandTimeout?: number;
   /** Longest wait between reconnection attempts after the server went away, in ms. @default 1000 */
   maxReconnectDelay?: number;
-  /**
-   * After a reconnect, write back this registry's own live records if the server lost them (a
-   * restart without persistence), without waiting for the next heartbeat. @default true
-   */
-  restoreOnReconnect?: boolean;
 }

@@ -1,12 +1,14 @@
+import type { Socket } from 'node:net';
 import {
   BaseRegistry,
   type InstanceRecord,
   InvalidConfigError,
+  InvalidRecordError,
   isPattern,
   NotStartedError,
   RegistryUnavailableError,
 } from '@sidecar/core';
-import type { Cluster, Redis } from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
 import { connectClient, createClient, describeTarget, type RedisClient } from './connection.js';
 import { hexName, KeyLayout } from './keys.js';
 import {
@@ -16,6 +18,10 @@ import {
   type RedisRegistryOptions,
 } from './options.js';
 import { parseOrRaw, rowsOf, serialize } from './rows.js';
+import type { ScriptReply } from './scripts.js';
+
+/** ioredis' message when a command got no reply within `commandTimeout`. */
+const COMMAND_TIMEOUT = /Command timed out/i;
 
 /** At most this many sweep scripts run per sweep tick (each removes up to DEFAULT_SWEEP_BATCH). */
 const MAX_SWEEP_ROUNDS = 20;
@@ -38,8 +44,6 @@ export class RedisRegistry extends BaseRegistry {
   readonly keys: KeyLayout;
   readonly #options: RedisRegistryOptions;
   readonly #target: string;
-  /** Records this registry wrote and keeps alive, with their lifetime (restored after the server lost them). */
-  readonly #own = new Map<string, { record: InstanceRecord; ttl: number }>();
   #client: RedisClient | undefined;
   #subscriber: Redis | Cluster | undefined;
   #outage = false;
@@ -73,7 +77,7 @@ export class RedisRegistry extends BaseRegistry {
     const client = createClient(this.#options);
     await connectClient(client, this.#target, this.#connectTimeout, signal);
     client.on('error', (err: unknown) => this.#lost(err));
-    client.on('ready', () => void this.#back());
+    client.on('ready', () => this.#back());
     this.#client = client;
     this.#outage = false;
   }
@@ -83,66 +87,63 @@ export class RedisRegistry extends BaseRegistry {
     this.#subscriber = undefined;
     this.#client?.disconnect();
     this.#client = undefined;
-    this.#own.clear();
   }
 
-  protected async put(record: InstanceRecord): Promise<void> {
-    await this.#put(this.#c(), record, false);
-    this.#own.set(record.instanceId, { record, ttl: Math.max(0, record.expiresAt - Date.now()) });
-  }
-
-  protected async touch(instanceId: string, expiresAt: number): Promise<boolean> {
+  protected async put(record: InstanceRecord, ttlMs: number): Promise<number> {
     const k = this.keys;
-    const found =
-      (await this.#c().sidecarTouch(
+    return this.#reply(
+      await this.#c().sidecarPut(
         k.ids,
         k.expiry,
         k.names,
+        k.name(record.name),
         k.channel,
         k.namePrefix,
-        instanceId,
-        expiresAt,
-        Date.now(),
-      )) === 1;
-    const own = this.#own.get(instanceId);
-    if (found && own) {
-      this.#own.set(instanceId, {
-        record: { ...own.record, expiresAt },
-        ttl: Math.max(0, expiresAt - Date.now()),
-      });
-    } else if (!found) this.#own.delete(instanceId);
-    return found;
+        record.instanceId,
+        hexName(record.name),
+        serialize(record),
+        Math.max(0, Math.round(ttlMs)),
+      ),
+    );
+  }
+
+  protected async touch(instanceId: string, ttlMs: number): Promise<boolean> {
+    const k = this.keys;
+    const reply = await this.#c().sidecarTouch(
+      k.ids,
+      k.expiry,
+      k.names,
+      k.channel,
+      k.namePrefix,
+      instanceId,
+      Math.max(0, Math.round(ttlMs)),
+    );
+    return this.#reply(reply) === 1;
   }
 
   protected async remove(instanceId: string): Promise<void> {
     const k = this.keys;
-    this.#own.delete(instanceId);
-    await this.#c().sidecarRemove(k.ids, k.expiry, k.names, k.channel, k.namePrefix, instanceId);
+    this.#reply(await this.#c().sidecarRemove(k.ids, k.expiry, k.names, k.channel, k.namePrefix, instanceId));
   }
 
   protected async fetchByName(name: string): Promise<unknown[]> {
-    return rowsOf(await this.#c().hvals(this.keys.name(name)));
+    return rowsOf(this.#reply(await this.#c().sidecarFetchByName(this.keys.expiry, this.keys.name(name))));
   }
 
   protected async fetchAll(pattern: string): Promise<unknown[]> {
     if (!isPattern(pattern)) return this.fetchByName(pattern);
-    return rowsOf(await this.#c().sidecarFetchAll(this.keys.names, this.keys.namePrefix));
+    const k = this.keys;
+    return rowsOf(this.#reply(await this.#c().sidecarFetchAll(k.expiry, k.names, k.namePrefix)));
   }
 
-  protected async sweep(now: number): Promise<void> {
+  protected async sweep(): Promise<void> {
     const client = this.#client;
     // While the server is away there is nothing to sweep; the outage was already reported.
     if (!client || client.status !== 'ready') return;
     const k = this.keys;
     for (let round = 0; round < MAX_SWEEP_ROUNDS; round++) {
-      const taken = await client.sidecarSweep(
-        k.ids,
-        k.expiry,
-        k.names,
-        k.channel,
-        k.namePrefix,
-        now,
-        DEFAULT_SWEEP_BATCH,
+      const taken = this.#reply(
+        await client.sidecarSweep(k.ids, k.expiry, k.names, k.channel, k.namePrefix, DEFAULT_SWEEP_BATCH),
       );
       if (taken < DEFAULT_SWEEP_BATCH) return;
     }
@@ -156,10 +157,7 @@ export class RedisRegistry extends BaseRegistry {
       if (from === channel) deliver(parseOrRaw(message));
     });
     // ioredis resubscribes by itself after a reconnect; changes made meanwhile were missed.
-    subscriber.on('ready', () => {
-      this.#outage = false;
-      this.invalidateCache();
-    });
+    subscriber.on('ready', () => this.invalidateCache());
     subscriber.on('error', (err: unknown) => this.#lost(err));
     this.#subscriber = subscriber;
     await subscriber.subscribe(channel);
@@ -170,27 +168,54 @@ export class RedisRegistry extends BaseRegistry {
     this.#subscriber = undefined;
   }
 
+  protected override localAddresses(): string[] {
+    return this.#sockets().flatMap((socket) => (socket.localAddress ? [socket.localAddress] : []));
+  }
+
+  /**
+   * Destroys every connection's socket; ioredis makes new ones at once (with Sentinel it asks
+   * for the master again). Not `disconnect(true)`: that ends the socket gracefully, and on a
+   * dead path the goodbye waits behind unacknowledged data for many minutes.
+   */
+  protected override reconnect(): void {
+    for (const socket of this.#sockets()) socket.destroy();
+  }
+
+  /** The sockets of the main client (every node of a Cluster) and of the subscriber. */
+  #sockets(): Socket[] {
+    const out: Socket[] = [];
+    for (const client of [this.#client, this.#subscriber]) {
+      if (!client) continue;
+      const nodes = client instanceof Cluster ? client.nodes() : [client];
+      for (const node of nodes) {
+        const stream = (node as unknown as { stream?: Socket }).stream;
+        if (stream) out.push(stream);
+      }
+    }
+    return out;
+  }
+
+  protected override isTimeout(err: unknown): boolean {
+    return err instanceof Error && COMMAND_TIMEOUT.test(err.message);
+  }
+
   // ---- internals ---------------------------------------------------------------------------
+
+  /** A script's result; the wrong-typed keys it skipped or moved aside are reported as warnings. */
+  #reply<T>(reply: ScriptReply<T>): T {
+    const [result, bad] = reply;
+    for (const key of bad ?? []) {
+      this.warn(
+        new InvalidRecordError(
+          `the Redis key ${key} does not hold what the registry stores there (written by another program?): the namespace keeps working without it`,
+        ),
+      );
+    }
+    return result;
+  }
 
   get #connectTimeout(): number {
     return this.#options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT;
-  }
-
-  #put(client: RedisClient, record: InstanceRecord, onlyIfAbsent: boolean): Promise<number> {
-    const k = this.keys;
-    return client.sidecarPut(
-      k.ids,
-      k.expiry,
-      k.names,
-      k.name(record.name),
-      k.channel,
-      k.namePrefix,
-      record.instanceId,
-      hexName(record.name),
-      serialize(record),
-      record.expiresAt,
-      onlyIfAbsent ? '1' : '0',
-    );
   }
 
   #c(): RedisClient {
@@ -205,19 +230,9 @@ export class RedisRegistry extends BaseRegistry {
     this.warn(this.unavailable(`lost the connection to Redis at ${this.#target}; reconnecting`, err));
   }
 
-  /** The main connection is back: forget cached lookups, and write back our records if lost. */
-  async #back(): Promise<void> {
+  /** The main connection is back: forget cached lookups, renew our records with a full lifetime. */
+  #back(): void {
     this.#outage = false;
-    this.invalidateCache();
-    const client = this.#client;
-    if (!client || this.#options.restoreOnReconnect === false) return;
-    // A full lifetime from now: heartbeats failed during the outage, so the stored expiry may be
-    // about to pass, and a sweeper would report a live peer as timed out.
-    for (const { record, ttl } of [...this.#own.values()]) {
-      const restored = { ...record, expiresAt: Date.now() + ttl };
-      await this.#put(client, restored, true).catch((err: unknown) =>
-        this.warn(this.unavailable('restoring a record after a reconnect failed', err)),
-      );
-    }
+    this.connectionRestored();
   }
 }

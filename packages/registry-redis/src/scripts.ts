@@ -1,7 +1,16 @@
 /**
- * The Lua scripts behind every mutation. Each runs atomically on the one slot of a namespace, so
- * a change and its announcement (PUBLISH) happen together, and of many sweepers exactly one
- * removes (and announces) each expired record. Reads need no script: a lookup is one HVALS.
+ * The Lua scripts behind every mutation and read. Each runs atomically on the one slot of a
+ * namespace, so a change and its announcement (PUBLISH) happen together, and of many sweepers
+ * exactly one removes (and announces) each expired record.
+ *
+ * Time is the SERVER's (`TIME`): callers pass a lifetime in ms, never a timestamp, and reads
+ * and sweeps compare expiries with the server's clock, so a peer whose clock is off is seen,
+ * and times out, exactly like the others.
+ *
+ * A key of the namespace holding the wrong type (a string where a hash belongs, written by
+ * hand or by another program) never breaks the namespace: reads skip it, writes move it aside
+ * to `<key>:quarantined:<ms>` (same hash tag, so same slot) and go on. Every script returns
+ * `{ result, keysSkippedOrMoved }` so the client can warn about them.
  *
  * Conventions: KEYS[1] = ids hash, KEYS[2] = expiry sorted set, KEYS[3] = names set,
  * KEYS[4] = a per-name hash; ARGV[1] = event channel, ARGV[2] = per-name hash prefix, then the
@@ -9,11 +18,39 @@
  */
 
 const PRELUDE = `
+if redis.replicate_commands then pcall(redis.replicate_commands) end
+local bad = {}
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local function typeof(key) return redis.call('TYPE', key).ok end
+-- True if key holds kind or nothing; a wrong-typed key is moved aside (and reported).
+local function fix(key, kind)
+  local t = typeof(key)
+  if t == 'none' or t == kind then return true end
+  local aside = key .. ':quarantined:' .. now
+  redis.call('RENAME', key, aside)
+  bad[#bad + 1] = key .. ' (' .. t .. ', moved to ' .. aside .. ')'
+  return true
+end
+-- True if key holds kind; a wrong-typed key is reported and skipped (reads change nothing).
+local function usable(key, kind)
+  local t = typeof(key)
+  if t == kind then return true end
+  if t ~= 'none' then bad[#bad + 1] = key .. ' (' .. t .. ', skipped)' end
+  return false
+end
+local function done(result) return {result, bad} end
 local function announce(kind, json)
   redis.call('PUBLISH', ARGV[1], '{"type":"' .. kind .. '","record":' .. json .. '}')
 end
+-- Rewrites the expiresAt that ends a record's JSON.
+local function stamp(json, expires)
+  local out, n = string.gsub(json, ',"expiresAt":[-+.%deE]+}$', ',"expiresAt":' .. expires .. '}', 1)
+  return out, n
+end
 local function unlink(id, hex)
   local key = ARGV[2] .. hex
+  fix(key, 'hash')
   local json = redis.call('HGET', key, id)
   redis.call('HDEL', key, id)
   if redis.call('EXISTS', key) == 0 then redis.call('SREM', KEYS[3], hex) end
@@ -28,6 +65,11 @@ local function drop(id, kind)
   if json and pcall(cjson.decode, json) then announce(kind, json) end
   return 1
 end
+local function fixIndexes()
+  fix(KEYS[1], 'hash')
+  fix(KEYS[2], 'zset')
+  fix(KEYS[3], 'set')
+end
 `;
 
 /** A script as ioredis `defineCommand` takes it. */
@@ -37,81 +79,116 @@ export interface ScriptDefinition {
 }
 
 /**
- * Upserts a record. ARGV: id, hex name, json (expiresAt last), expiresAt, onlyIfAbsent ('1': do
- * nothing if present). Announces `join` (new) or `update`. Returns 1 if written.
+ * Upserts a record living ARGV[6] ms from now (server time). ARGV: id, hex name, json
+ * (expiresAt last, rewritten here), ttl. Announces `join` (new) or `update`. Result: the
+ * stored expiresAt.
  */
 const put: ScriptDefinition = {
   numberOfKeys: 4,
   lua: `${PRELUDE}
+fixIndexes()
+fix(KEYS[4], 'hash')
 local id, hex = ARGV[3], ARGV[4]
+local expires = now + tonumber(ARGV[6])
+local json = stamp(ARGV[5], expires)
 local old = redis.call('HGET', KEYS[1], id)
-if old and ARGV[7] == '1' then return 0 end
 if old and old ~= hex then unlink(id, old) end
 redis.call('HSET', KEYS[1], id, hex)
-redis.call('HSET', KEYS[4], id, ARGV[5])
-redis.call('ZADD', KEYS[2], ARGV[6], id)
+redis.call('HSET', KEYS[4], id, json)
+redis.call('ZADD', KEYS[2], expires, id)
 redis.call('SADD', KEYS[3], hex)
-if old then announce('update', ARGV[5]) else announce('join', ARGV[5]) end
-return 1
+if old then announce('update', json) else announce('join', json) end
+return done(expires)
 `,
 };
 
 /**
- * Extends a record's life: its expiry score and the `expiresAt` at the end of its JSON.
- * ARGV: id, expiresAt, now. Returns 1, or 0 if the record is gone; a record found already
- * expired is removed and announced as `timeout` (as a sweep would), then 0.
+ * Extends a record's life to ARGV[4] ms from now (server time): its expiry score and the
+ * `expiresAt` at the end of its JSON. ARGV: id, ttl. Result: 1, or 0 if the record is gone; a
+ * record found already expired is removed and announced as `timeout` (as a sweep would), then 0.
  */
 const touch: ScriptDefinition = {
   numberOfKeys: 3,
   lua: `${PRELUDE}
+fixIndexes()
 local id = ARGV[3]
 local hex = redis.call('HGET', KEYS[1], id)
 local score = redis.call('ZSCORE', KEYS[2], id)
-if not hex or not score then return 0 end
-if tonumber(score) <= tonumber(ARGV[5]) then
+if not hex or not score then return done(0) end
+if tonumber(score) <= now then
   drop(id, 'timeout')
-  return 0
+  return done(0)
 end
-redis.call('ZADD', KEYS[2], ARGV[4], id)
 local key = ARGV[2] .. hex
+fix(key, 'hash')
 local json = redis.call('HGET', key, id)
-if not json then return 0 end
-local renewed, n = string.gsub(json, ',"expiresAt":[-+.%deE]+}$', ',"expiresAt":' .. ARGV[4] .. '}', 1)
+if not json then return done(0) end
+local expires = now + tonumber(ARGV[4])
+redis.call('ZADD', KEYS[2], expires, id)
+local renewed, n = stamp(json, expires)
 if n == 1 then redis.call('HSET', key, id, renewed) end
-return 1
+return done(1)
 `,
 };
 
-/** Deletes a record and announces `leave`. ARGV: id. Returns 1 if it existed. */
+/** Deletes a record and announces `leave`. ARGV: id. Result: 1 if it existed. */
 const remove: ScriptDefinition = {
   numberOfKeys: 3,
   lua: `${PRELUDE}
-return drop(ARGV[3], 'leave')
+fixIndexes()
+return done(drop(ARGV[3], 'leave'))
 `,
 };
 
 /**
- * Deletes up to ARGV[4] records expired at ARGV[3] and announces a `timeout` for each.
- * Returns how many expired ids it took (equal to the limit: call again).
+ * Deletes up to ARGV[3] records expired by the server's clock and announces a `timeout` for
+ * each. Result: how many expired ids it took (equal to the limit: call again).
  */
 const sweep: ScriptDefinition = {
   numberOfKeys: 3,
   lua: `${PRELUDE}
-local ids = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[3], 'LIMIT', 0, tonumber(ARGV[4]))
+fixIndexes()
+local ids = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, tonumber(ARGV[3]))
 for _, id in ipairs(ids) do drop(id, 'timeout') end
-return #ids
+return done(#ids)
 `,
 };
 
-/** Every record of the namespace, read at one instant. ARGV[1]: per-name hash prefix. */
-const fetchAll: ScriptDefinition = {
-  numberOfKeys: 1,
-  lua: `
-local out = {}
-for _, hex in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  for _, json in ipairs(redis.call('HVALS', ARGV[1] .. hex)) do out[#out + 1] = json end
+/** Shared by the reads: the JSON of the live records of one per-name hash, appended to out. */
+const READ = `
+local function liveOf(key, out)
+  if not usable(key, 'hash') then return end
+  local flat = redis.call('HGETALL', key)
+  for i = 1, #flat, 2 do
+    local score = expiryOk and redis.call('ZSCORE', KEYS[1], flat[i])
+    if score and tonumber(score) > now then out[#out + 1] = flat[i + 1] end
+  end
 end
-return out
+`;
+
+/** The live records of one name. KEYS: expiry sorted set, per-name hash. */
+const fetchByName: ScriptDefinition = {
+  numberOfKeys: 2,
+  lua: `${PRELUDE}
+local expiryOk = usable(KEYS[1], 'zset')
+${READ}
+local out = {}
+liveOf(KEYS[2], out)
+return done(out)
+`,
+};
+
+/** Every live record of the namespace, read at one instant. KEYS: expiry, names. ARGV[1]: per-name hash prefix. */
+const fetchAll: ScriptDefinition = {
+  numberOfKeys: 2,
+  lua: `${PRELUDE}
+local expiryOk = usable(KEYS[1], 'zset')
+${READ}
+local out = {}
+if usable(KEYS[2], 'set') then
+  for _, hex in ipairs(redis.call('SMEMBERS', KEYS[2])) do liveOf(ARGV[1] .. hex, out) end
+end
+return done(out)
 `,
 };
 
@@ -121,16 +198,27 @@ export const SCRIPTS = {
   sidecarTouch: touch,
   sidecarRemove: remove,
   sidecarSweep: sweep,
+  sidecarFetchByName: fetchByName,
   sidecarFetchAll: fetchAll,
 } as const;
 
 type Arg = string | number;
 
+/** What every script returns: its result and the wrong-typed keys it skipped or moved aside. */
+export type ScriptReply<T> = [result: T, badKeys: string[]];
+
 /** The commands `defineCommand` adds to a client, typed. */
 export interface ScriptCommands {
-  sidecarPut(ids: string, expiry: string, names: string, name: string, ...argv: Arg[]): Promise<number>;
-  sidecarTouch(ids: string, expiry: string, names: string, ...argv: Arg[]): Promise<number>;
-  sidecarRemove(ids: string, expiry: string, names: string, ...argv: Arg[]): Promise<number>;
-  sidecarSweep(ids: string, expiry: string, names: string, ...argv: Arg[]): Promise<number>;
-  sidecarFetchAll(names: string, namePrefix: string): Promise<string[]>;
+  sidecarPut(
+    ids: string,
+    expiry: string,
+    names: string,
+    name: string,
+    ...argv: Arg[]
+  ): Promise<ScriptReply<number>>;
+  sidecarTouch(ids: string, expiry: string, names: string, ...argv: Arg[]): Promise<ScriptReply<number>>;
+  sidecarRemove(ids: string, expiry: string, names: string, ...argv: Arg[]): Promise<ScriptReply<number>>;
+  sidecarSweep(ids: string, expiry: string, names: string, ...argv: Arg[]): Promise<ScriptReply<number>>;
+  sidecarFetchByName(expiry: string, name: string): Promise<ScriptReply<string[]>>;
+  sidecarFetchAll(expiry: string, names: string, namePrefix: string): Promise<ScriptReply<string[]>>;
 }

@@ -77,4 +77,51 @@ describe('redis registry: values written by hand', () => {
     const json = JSON.parse((await raw.hget(keys.name('scored'), input.instanceId)) as string);
     expect(json.expiresAt).toBe(renewed?.expiresAt);
   });
+
+  it('keeps a namespace working when one of its keys holds the wrong type (a string)', async () => {
+    const namespace = `wrongtype-${randomBytes(3).toString('hex')}`;
+    const keys = new KeyLayout(TEST_PREFIX, namespace);
+    const registry = new RedisRegistry({
+      url: redisUrl(),
+      prefix: TEST_PREFIX,
+      namespace,
+      sweepInterval: 50,
+    });
+    made.push(registry);
+    const warnings: SidecarError[] = [];
+    registry.on('warning', (w) => warnings.push(w));
+    await registry.start();
+    const good = testRecord('fine');
+    await registry.register(good, 10_000);
+    // `{sidecar:NS}:name:<hex>` holding a string, as a person with redis-cli could leave it,
+    // and listed among the names so every read of the namespace meets it.
+    await raw.set(keys.name('victim'), 'a string where a hash belongs');
+    await raw.sadd(keys.names, Buffer.from('victim').toString('hex'));
+
+    // peers('*') still answers (it failed for the whole namespace with WRONGTYPE) ...
+    expect((await registry.list('*')).map((r) => r.instanceId)).toEqual([good.instanceId]);
+    expect(await registry.lookup('victim', { fresh: true })).toEqual([]);
+    expect(
+      warnings.some((w) => w.code === 'SIDECAR_ERR_INVALID_RECORD' && /victim|name:/.test(w.message)),
+    ).toBe(true);
+    // ... and the name is registrable: the string is moved aside (kept for inspection), not lost.
+    const victim = testRecord('victim');
+    await registry.register(victim, 10_000);
+    expect((await registry.lookup('victim', { fresh: true })).map((r) => r.instanceId)).toEqual([
+      victim.instanceId,
+    ]);
+    const aside = await raw.keys(`${keys.name('victim')}:quarantined:*`);
+    expect(aside).toHaveLength(1);
+    expect(await raw.get(aside[0] as string)).toBe('a string where a hash belongs');
+
+    // The same for the namespace's indexes: a string where the expiry sorted set belongs.
+    await raw.del(keys.expiry);
+    await raw.set(keys.expiry, 'garbage');
+    expect(await registry.list('*')).toEqual([]); // no expiry known: nothing counts as live ...
+    await registry.renew(good.instanceId, 10_000).catch(() => registry.register(good, 10_000)); // ... until a write heals it
+    await registry.renew(victim.instanceId, 10_000).catch(() => registry.register(victim, 10_000));
+    expect((await registry.list('*')).map((r) => r.instanceId).sort()).toEqual(
+      [good.instanceId, victim.instanceId].sort(),
+    );
+  });
 });

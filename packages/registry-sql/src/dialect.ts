@@ -29,22 +29,28 @@ export interface SqlDialect {
   open(): Promise<void>;
   /** Closes every connection and timer; never throws. */
   close(): Promise<void>;
-  /** Upserts a record; announces `join` (new) or `update`. */
-  put(record: InstanceRecord): Promise<void>;
-  /** Sets `expiresAt`; false if the record is gone. */
-  touch(instanceId: string, expiresAt: number): Promise<boolean>;
+  /** Upserts a record living `ttlMs` from now by the DATABASE's clock; announces `join` (new) or `update`. Returns the stored expiry. */
+  put(record: InstanceRecord, ttlMs: number): Promise<number | undefined>;
+  /** Sets the expiry to `ttlMs` from now (database's clock); false if the record is gone. */
+  touch(instanceId: string, ttlMs: number): Promise<boolean>;
   /** Deletes a record; announces `leave` if it existed. */
   remove(instanceId: string): Promise<void>;
-  /** Raw values of the live records of one name. */
-  fetchByName(name: string, now: number): Promise<unknown[]>;
+  /** Raw values of the records of one name live by the database's clock. */
+  fetchByName(name: string): Promise<unknown[]>;
   /** Raw values of the live records whose name starts with `prefix`. */
-  fetchAll(prefix: string, now: number): Promise<unknown[]>;
-  /** Deletes expired records, announcing `timeout` for each one deleted by this call. */
-  sweep(now: number): Promise<void>;
+  fetchAll(prefix: string): Promise<unknown[]>;
+  /** Deletes records expired by the database's clock, announcing `timeout` for each one deleted by this call. */
+  sweep(): Promise<void>;
   /** Starts delivering announced changes of the namespace. */
   subscribe(deliver: (change: RawChange) => void): Promise<void>;
   /** Stops delivering; never throws. */
   unsubscribe(): Promise<void>;
+  /** Local addresses of the open network connections (a network database only). */
+  localAddresses?(): string[];
+  /** Drops every network connection and makes new ones; never throws. */
+  reconnect?(): void;
+  /** True if a driver failure is a query that timed out. */
+  isTimeout?(err: unknown): boolean;
 }
 
 /** The stored form of a record: JSON without `expiresAt` (a column of its own). */

@@ -16,6 +16,10 @@ export const DEFAULT_BUSY_TIMEOUT = 5000;
 export const DEFAULT_EVENT_RETENTION = 60_000;
 /** Default time a new PostgreSQL connection may take, in ms. */
 export const DEFAULT_CONNECT_TIMEOUT = 5000;
+/** Default time one PostgreSQL query may take before it fails (and its connection is dropped), in ms. */
+export const DEFAULT_QUERY_TIMEOUT = 5000;
+/** Idle time before TCP keepalive probes start on a PostgreSQL connection, in ms. */
+export const DEFAULT_PG_KEEPALIVE = 1000;
 
 /** Options of the SQL registry (SQLite or PostgreSQL, chosen by `url`). */
 export interface SqlRegistryOptions extends BaseRegistryOptions {
@@ -30,6 +34,12 @@ export interface SqlRegistryOptions extends BaseRegistryOptions {
   schema?: string;
   /** PostgreSQL TLS: `true`, or node:tls options (ca, cert, key, rejectUnauthorized...). @default undefined (from the URL's sslmode) */
   ssl?: boolean | ConnectionOptions;
+  /**
+   * How long one PostgreSQL query may take before it fails, in ms; its connection is then
+   * dropped, and after `reconnectAfterTimeouts` of them in a row every connection is made again.
+   * @default 5000
+   */
+  queryTimeout?: number;
   /** PostgreSQL pool settings passed to pg.Pool as they are (max, idleTimeoutMillis, ...). @default {} */
   pool?: Omit<pg.PoolConfig, 'connectionString' | 'ssl'>;
   /** How often a SQLite registry checks the file for changes and replacement, in ms. @default 50 */

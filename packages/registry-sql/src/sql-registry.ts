@@ -13,6 +13,7 @@ import {
   DEFAULT_CONNECT_TIMEOUT,
   DEFAULT_EVENT_RETENTION,
   DEFAULT_POLL_INTERVAL,
+  DEFAULT_QUERY_TIMEOUT,
   DEFAULT_SCHEMA,
   DEFAULT_TABLE_PREFIX,
   parseSqlUrl,
@@ -63,29 +64,38 @@ export class SqlRegistry extends BaseRegistry {
   protected disconnect(): Promise<void> {
     return this.#dialect.close();
   }
-  protected put(record: InstanceRecord): Promise<void> {
-    return this.#dialect.put(record);
+  protected put(record: InstanceRecord, ttlMs: number): Promise<number | undefined> {
+    return this.#dialect.put(record, ttlMs);
   }
-  protected touch(instanceId: string, expiresAt: number): Promise<boolean> {
-    return this.#dialect.touch(instanceId, expiresAt);
+  protected touch(instanceId: string, ttlMs: number): Promise<boolean> {
+    return this.#dialect.touch(instanceId, ttlMs);
   }
   protected remove(instanceId: string): Promise<void> {
     return this.#dialect.remove(instanceId);
   }
   protected fetchByName(name: string): Promise<unknown[]> {
-    return this.#dialect.fetchByName(name, Date.now());
+    return this.#dialect.fetchByName(name);
   }
   protected fetchAll(pattern: string): Promise<unknown[]> {
-    return this.#dialect.fetchAll(literalPrefix(pattern), Date.now());
+    return this.#dialect.fetchAll(literalPrefix(pattern));
   }
-  protected sweep(now: number): Promise<void> {
-    return this.#dialect.sweep(now);
+  protected sweep(): Promise<void> {
+    return this.#dialect.sweep();
   }
   protected subscribe(deliver: (change: unknown) => void): Promise<void> {
     return this.#dialect.subscribe(deliver);
   }
   protected unsubscribe(): Promise<void> {
     return this.#dialect.unsubscribe();
+  }
+  protected override localAddresses(): string[] {
+    return this.#dialect.localAddresses?.() ?? [];
+  }
+  protected override reconnect(): void {
+    this.#dialect.reconnect?.();
+  }
+  protected override isTimeout(err: unknown): boolean {
+    return this.#dialect.isTimeout?.(err) ?? false;
   }
 }
 
@@ -108,6 +118,7 @@ function makeDialect(target: SqlTarget, host: DialectHost, options: SqlRegistryO
     ssl: options.ssl,
     pool: options.pool ?? {},
     connectTimeout: options.pool?.connectionTimeoutMillis ?? DEFAULT_CONNECT_TIMEOUT,
+    queryTimeout: options.queryTimeout ?? DEFAULT_QUERY_TIMEOUT,
     eventRetention,
   });
 }

@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, execFileSync } from 'node:child_process';
-import { chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -7,8 +7,32 @@ import { freePort, requireBinary, spawnServer, waitUntil } from '../servers.js';
 
 const run = promisify(execFile);
 
-/** Where Debian's PostgreSQL 15 binaries live. */
-export const PG_BIN = process.env.SIDECAR_TEST_PG_BIN_DIR ?? '/usr/lib/postgresql/15/bin';
+/** Where Debian installs each PostgreSQL major version: /usr/lib/postgresql/<major>/bin. */
+const DEBIAN_PG_ROOT = '/usr/lib/postgresql';
+
+/**
+ * The PostgreSQL server binaries: SIDECAR_TEST_PG_BIN_DIR if set, else the newest
+ * /usr/lib/postgresql/<major>/bin holding `postgres` (15 on Debian 12, 17 on Debian 13, ...),
+ * else the Debian 12 path (the tests then fail saying what to install).
+ */
+export function findPgBin(env: Readonly<Record<string, string | undefined>> = process.env): string {
+  if (env.SIDECAR_TEST_PG_BIN_DIR) return env.SIDECAR_TEST_PG_BIN_DIR;
+  let majors: string[] = [];
+  try {
+    majors = readdirSync(DEBIAN_PG_ROOT).filter((d) => /^\d+(\.\d+)?$/.test(d));
+  } catch {
+    // no PostgreSQL installed
+  }
+  majors.sort((a, b) => Number.parseFloat(b) - Number.parseFloat(a));
+  for (const major of majors) {
+    const bin = join(DEBIAN_PG_ROOT, major, 'bin');
+    if (existsSync(join(bin, 'postgres'))) return bin;
+  }
+  return join(DEBIAN_PG_ROOT, '15', 'bin');
+}
+
+/** Where the PostgreSQL binaries live (see findPgBin). */
+export const PG_BIN = findPgBin();
 
 /** A throwaway PostgreSQL server on 127.0.0.1 with its own data directory. */
 export interface PostgresServer {

@@ -74,19 +74,27 @@ export class MemoryRegistry extends BaseRegistry {
   protected async connect(): Promise<void> {}
   protected async disconnect(): Promise<void> {}
 
-  protected async put(record: InstanceRecord): Promise<void> {
+  protected async put(input: InstanceRecord, ttlMs: number): Promise<number> {
     this.#reachable();
+    // The store's clock is this process's clock: it is the one every user of the store shares.
+    const record = { ...input, expiresAt: Date.now() + ttlMs };
     const existed = this.#store.rows.has(record.instanceId);
     this.#store.rows.set(record.instanceId, JSON.stringify(record));
     this.#store.announce({ type: existed ? 'update' : 'join', record });
+    return record.expiresAt;
   }
 
-  protected async touch(instanceId: string, expiresAt: number): Promise<boolean> {
+  protected async touch(instanceId: string, ttlMs: number): Promise<boolean> {
     this.#reachable();
     const text = this.#store.rows.get(instanceId);
     if (text === undefined) return false;
-    const record = JSON.parse(text) as InstanceRecord;
-    this.#store.rows.set(instanceId, JSON.stringify({ ...record, expiresAt }));
+    let record: InstanceRecord;
+    try {
+      record = JSON.parse(text) as InstanceRecord;
+    } catch {
+      return false;
+    }
+    this.#store.rows.set(instanceId, JSON.stringify({ ...record, expiresAt: Date.now() + ttlMs }));
     return true;
   }
 
@@ -108,8 +116,9 @@ export class MemoryRegistry extends BaseRegistry {
     return this.#values();
   }
 
-  protected async sweep(now: number): Promise<void> {
+  protected async sweep(): Promise<void> {
     this.#reachable();
+    const now = Date.now();
     for (const [key, text] of this.#store.rows) {
       let record: InstanceRecord;
       try {
@@ -139,14 +148,22 @@ export class MemoryRegistry extends BaseRegistry {
       throw new RegistryUnavailableError('the memory registry is offline (setOffline(true))');
   }
 
+  /** Stored values, parsed where they parse, without those expired (by the store's clock). */
   #values(): unknown[] {
-    return [...this.#store.rows.values()].map((text) => {
+    const now = Date.now();
+    const out: unknown[] = [];
+    for (const text of this.#store.rows.values()) {
+      let value: unknown;
       try {
-        return JSON.parse(text) as unknown;
+        value = JSON.parse(text);
       } catch {
-        return text;
+        value = text;
       }
-    });
+      const expiresAt = (value as { expiresAt?: unknown } | null)?.expiresAt;
+      if (typeof expiresAt === 'number' && expiresAt <= now) continue;
+      out.push(value);
+    }
+    return out;
   }
 }
 

@@ -7,6 +7,9 @@ import {
 } from '../errors.js';
 import type { InstanceRecord } from '../records.js';
 
+/** Longest wait before a failed heartbeat is tried again, in ms (shorter with a short interval). */
+export const HEARTBEAT_RETRY_DELAY = 500;
+
 /** What the heartbeat reports. */
 export interface HeartbeatEvents {
   /** A renew failed (it is retried on the next beat). */
@@ -17,10 +20,13 @@ export interface HeartbeatEvents {
 
 /**
  * Keeps one record alive: renews it every `interval`, registers it again when the registry lost
- * it, and keeps trying through outages. Its timer never keeps the process alive.
+ * it, and keeps trying through outages: a failed beat is tried again after a short delay (not a
+ * whole interval later), so a registry failover of a few seconds never lets the record expire.
+ * Its timers never keep the process alive.
  */
 export class Heartbeat {
   #timer: NodeJS.Timeout | undefined;
+  #retry: NodeJS.Timeout | undefined;
   #beating = false;
 
   constructor(
@@ -40,6 +46,19 @@ export class Heartbeat {
   stop(): void {
     clearInterval(this.#timer);
     this.#timer = undefined;
+    clearTimeout(this.#retry);
+    this.#retry = undefined;
+  }
+
+  /** Tries the beat again soon (while the heartbeat runs). */
+  #retrySoon(): void {
+    if (!this.#timer || this.#retry) return;
+    const delay = Math.min(HEARTBEAT_RETRY_DELAY, Math.max(50, this.interval / 4));
+    this.#retry = setTimeout(() => {
+      this.#retry = undefined;
+      void this.beat();
+    }, delay);
+    this.#retry.unref();
   }
 
   /** One renew (or re-register); never throws. */
@@ -55,9 +74,11 @@ export class Heartbeat {
           this.events.onReregistered(await this.registry.register(record, this.ttl));
         } catch (again) {
           this.events.onFailure(asSidecarError(again));
+          this.#retrySoon();
         }
       } else {
         this.events.onFailure(asSidecarError(err));
+        this.#retrySoon();
       }
     } finally {
       this.#beating = false;

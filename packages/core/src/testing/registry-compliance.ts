@@ -20,6 +20,11 @@ export interface RegistryHarness {
   injectMalformed(namespace: string, name: string): Promise<void>;
   /** How long one change takes to reach another watcher, at most, in ms. @default 2000 */
   propagationMs?: number;
+  /**
+   * True when the store's clock IS this process's clock (an in-process store): the test of
+   * liveness by the store's clock then does not apply. @default false
+   */
+  storeClockIsProcessClock?: boolean;
 }
 
 /** Makes a record input for the tests. */
@@ -244,7 +249,49 @@ export function registryComplianceSuite(label: string, harness: RegistryHarness)
       expect((await registry.list('*')).map((r) => r.instanceId)).toEqual([good.instanceId]);
       expect(warnings.length).toBeGreaterThan(0);
       expect(warnings[0]?.code).toBe('SIDECAR_ERR_INVALID_RECORD');
+      // The namespace keeps working around it: the same name is registrable, renewable and
+      // removable, sweeps run, and another peer (a watcher) sees the changes.
+      const watcher = await open();
+      await watcher.watch();
+      const seen = recordEvents(watcher);
+      const again = testRecord('mixed');
+      await registry.register(again, 10_000);
+      await registry.renew(again.instanceId, 10_000);
+      const ids = (await registry.lookup('mixed', { fresh: true })).map((r) => r.instanceId).sort();
+      expect(ids).toEqual([good.instanceId, again.instanceId].sort());
+      await sleep(300); // a few sweeps over the malformed rows
+      await registry.deregister(again.instanceId);
+      await eventually(
+        () => expect(seen.leave.map((r) => (r as InstanceRecord).instanceId)).toEqual([again.instanceId]),
+        propagation,
+      );
+      expect((await watcher.list('*')).map((r) => r.instanceId)).toEqual([good.instanceId]);
     });
+
+    it.skipIf(harness.storeClockIsProcessClock)(
+      "judges liveness by the store's clock: a writer a minute ahead or behind is seen and expires on time",
+      async () => {
+        namespace = `ns-${randomBytes(4).toString('hex')}`;
+        const skewed = await open();
+        const other = await open();
+        const realNow = Date.now;
+        const ahead = testRecord('clock-ahead');
+        const behind = testRecord('clock-behind');
+        try {
+          Date.now = () => realNow() + 60_000;
+          await skewed.register(ahead, 1500);
+          Date.now = () => realNow() - 60_000;
+          await skewed.register(behind, 1500);
+          await skewed.renew(behind.instanceId, 1500);
+        } finally {
+          Date.now = realNow;
+        }
+        // Seen at once by a peer with the right time (the one behind was invisible before) ...
+        expect((await other.list('*')).map((r) => r.name).sort()).toEqual(['clock-ahead', 'clock-behind']);
+        // ... and both gone one TTL later (the one ahead lived a minute longer before).
+        await eventually(async () => expect(await other.list('*')).toEqual([]), 1500 + 2000);
+      },
+    );
 
     it('rejects invalid names and aborted calls with typed errors', async () => {
       namespace = `ns-${randomBytes(4).toString('hex')}`;

@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import { RegistryUnavailableError, type SidecarError } from '@sidecar/core';
 import pg from 'pg';
 import { quoteIdent } from '../options.js';
@@ -58,6 +59,24 @@ export class PgListener {
     const client = this.#client;
     this.#client = undefined;
     if (client) await client.end().catch(() => {});
+  }
+
+  /** The connection's local address, if connected. */
+  localAddress(): string | undefined {
+    return this.#socket()?.localAddress;
+  }
+
+  /**
+   * Drops the connection at once (its socket is destroyed: a dead path would never deliver a
+   * goodbye); it is then made again as after any loss.
+   */
+  reset(): void {
+    this.#delay = LISTEN_RETRY_MIN;
+    this.#socket()?.destroy();
+  }
+
+  #socket(): Socket | undefined {
+    return (this.#client as unknown as { connection?: { stream?: Socket } } | undefined)?.connection?.stream;
   }
 
   async #connect(): Promise<void> {

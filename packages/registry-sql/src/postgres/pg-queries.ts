@@ -21,6 +21,12 @@ export interface PgQueries {
   clock: PgQuery;
 }
 
+/**
+ * The database's time in ms. Every expiry is computed and compared with it (never with a peer's
+ * clock), so a peer whose clock is off is seen, and times out, like every other.
+ */
+export const PG_NOW = '(extract(epoch FROM clock_timestamp()) * 1000)::bigint';
+
 /** Builds the statements for one schema and prefix. */
 export function pgQueries(n: PgNames): PgQueries {
   const q = (name: string, text: string): PgQuery => ({ name: `sidecar-${name}`, text });
@@ -30,18 +36,20 @@ export function pgQueries(n: PgNames): PgQueries {
       'put',
       `WITH up AS (
          INSERT INTO ${n.instances} AS t (namespace, instance_id, name, record, expires_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6)
+         VALUES ($1, $2, $3, $4, ${PG_NOW} + $5::bigint, ${PG_NOW})
          ON CONFLICT (namespace, instance_id) DO UPDATE SET
            name = EXCLUDED.name, record = EXCLUDED.record,
            expires_at = EXCLUDED.expires_at, updated_at = EXCLUDED.updated_at
          RETURNING (t.xmax = 0) AS inserted, t.namespace, t.record, t.expires_at
        )
-       SELECT ${n.announce}($7, CASE WHEN inserted THEN 'join' ELSE 'update' END, namespace, record, expires_at)
+       SELECT ${n.announce}($6, CASE WHEN inserted THEN 'join' ELSE 'update' END, namespace, record, expires_at),
+         expires_at
        FROM up`,
     ),
     touch: q(
       'touch',
-      `UPDATE ${n.instances} SET expires_at = $3, updated_at = $4 WHERE namespace = $1 AND instance_id = $2`,
+      `UPDATE ${n.instances} SET expires_at = ${PG_NOW} + $3::bigint, updated_at = ${PG_NOW}
+       WHERE namespace = $1 AND instance_id = $2`,
     ),
     remove: q(
       'remove',
@@ -53,28 +61,31 @@ export function pgQueries(n: PgNames): PgQueries {
     ),
     byName: q(
       'by-name',
-      `SELECT record, expires_at FROM ${n.instances} WHERE namespace = $1 AND name = $2 AND expires_at > $3`,
+      `SELECT record, expires_at FROM ${n.instances} WHERE namespace = $1 AND name = $2 AND expires_at > ${PG_NOW}`,
     ),
-    all: q('all', `SELECT record, expires_at FROM ${n.instances} WHERE namespace = $1 AND expires_at > $2`),
+    all: q(
+      'all',
+      `SELECT record, expires_at FROM ${n.instances} WHERE namespace = $1 AND expires_at > ${PG_NOW}`,
+    ),
     byPrefix: q(
       'by-prefix',
       `SELECT record, expires_at FROM ${n.instances}
-       WHERE namespace = $1 AND expires_at > $2 AND name LIKE $3 ESCAPE '\\'`,
+       WHERE namespace = $1 AND expires_at > ${PG_NOW} AND name LIKE $2 ESCAPE '\\'`,
     ),
     sweep: q(
       'sweep',
       `WITH gone AS (
-         DELETE FROM ${n.instances} WHERE namespace = $1 AND expires_at <= $2
+         DELETE FROM ${n.instances} WHERE namespace = $1 AND expires_at <= ${PG_NOW}
          RETURNING namespace, record, expires_at
        )
-       SELECT ${n.announce}($3, 'timeout', namespace, record, expires_at) FROM gone`,
+       SELECT ${n.announce}($2, 'timeout', namespace, record, expires_at) FROM gone`,
     ),
-    prune: q('prune', `DELETE FROM ${n.events} WHERE namespace = $1 AND created_at < $2`),
+    prune: q('prune', `DELETE FROM ${n.events} WHERE namespace = $1 AND created_at < ${PG_NOW} - $2::bigint`),
     event: q('event', `SELECT payload FROM ${n.events} WHERE id = $1`),
     replay: q(
       'replay',
       `SELECT id, created_at, payload FROM ${n.events} WHERE namespace = $1 AND created_at >= $2 ORDER BY id`,
     ),
-    clock: q('clock', `SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now`),
+    clock: q('clock', `SELECT ${PG_NOW} AS now`),
   };
 }

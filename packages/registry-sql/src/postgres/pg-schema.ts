@@ -115,7 +115,20 @@ export async function migratePostgres(pool: pg.Pool, names: PgNames): Promise<vo
     const { rows } = await client.query<{ version: number | null }>(
       `SELECT max(version) AS version FROM ${names.migrations}`,
     );
-    const current = rows[0]?.version ?? 0;
+    let current = rows[0]?.version ?? 0;
+    if (current > 0) {
+      // Recorded as migrated but the records table is gone (dropped by hand): start over.
+      const { rows: present } = await client.query<{ ok: boolean }>(
+        'SELECT to_regclass($1) IS NOT NULL AS ok',
+        [names.instances],
+      );
+      if (!present[0]?.ok) {
+        await client.query(`DROP TABLE IF EXISTS ${names.events}`);
+        await client.query(`DROP FUNCTION IF EXISTS ${names.announce}(text, text, text, text, bigint)`);
+        await client.query(`DELETE FROM ${names.migrations}`);
+        current = 0;
+      }
+    }
     for (const migration of MIGRATIONS) {
       if (migration.version <= current) continue;
       await client.query(migration.sql(names));

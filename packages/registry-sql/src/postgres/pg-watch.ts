@@ -59,6 +59,16 @@ export class PgWatch {
     await this.#listener.stop();
   }
 
+  /** The LISTEN connection's local address, if connected. */
+  localAddress(): string | undefined {
+    return this.#listener.localAddress();
+  }
+
+  /** Drops the LISTEN connection; it is made again, and missed changes replayed. */
+  reconnect(): void {
+    this.#listener.reset();
+  }
+
   #enqueue(step: () => Promise<void>): void {
     this.#queue = this.#queue.then(step).catch((err: unknown) => {
       const detail = err instanceof Error ? err.message : String(err);

@@ -92,42 +92,49 @@ export class SqliteDialect implements SqlDialect {
     }
   }
 
-  async put(record: InstanceRecord): Promise<void> {
-    this.#use((c) => c.put(this.#host.namespace, record, Date.now()));
+  async put(record: InstanceRecord, ttlMs: number): Promise<number> {
+    const expiresAt = this.#use((c) => {
+      const now = clockOf(c);
+      c.put(this.#host.namespace, { ...record, expiresAt: now + ttlMs }, now);
+      return now + ttlMs;
+    });
     this.#queueRead();
+    return expiresAt;
   }
 
-  async touch(instanceId: string, expiresAt: number): Promise<boolean> {
-    return this.#use(
-      (c) => c.s.touch.run(expiresAt, Date.now(), this.#host.namespace, instanceId).changes > 0,
-    );
+  async touch(instanceId: string, ttlMs: number): Promise<boolean> {
+    return this.#use((c) => {
+      const now = clockOf(c);
+      return c.s.touch.run(now + ttlMs, now, this.#host.namespace, instanceId).changes > 0;
+    });
   }
 
   async remove(instanceId: string): Promise<void> {
-    this.#use((c) => c.remove(this.#host.namespace, instanceId, Date.now()));
+    this.#use((c) => c.remove(this.#host.namespace, instanceId, clockOf(c)));
     this.#queueRead();
   }
 
-  async fetchByName(name: string, now: number): Promise<unknown[]> {
-    const rows = this.#use((c) => c.s.byName.all(this.#host.namespace, name, now) as StoredRow[]);
+  async fetchByName(name: string): Promise<unknown[]> {
+    const rows = this.#use((c) => c.s.byName.all(this.#host.namespace, name, clockOf(c)) as StoredRow[]);
     return rows.map((r) => rowValue(r[0], r[1]));
   }
 
-  async fetchAll(prefix: string, now: number): Promise<unknown[]> {
+  async fetchAll(prefix: string): Promise<unknown[]> {
     const ns = this.#host.namespace;
-    const rows = this.#use(
-      (c) =>
-        (prefix === ''
-          ? c.s.all.all(ns, now)
-          : c.s.byPrefix.all(ns, now, `${escapeLike(prefix)}%`)) as StoredRow[],
-    );
+    const rows = this.#use((c) => {
+      const now = clockOf(c);
+      return (
+        prefix === '' ? c.s.all.all(ns, now) : c.s.byPrefix.all(ns, now, `${escapeLike(prefix)}%`)
+      ) as StoredRow[];
+    });
     return rows.map((r) => rowValue(r[0], r[1]));
   }
 
-  async sweep(now: number): Promise<void> {
+  async sweep(): Promise<void> {
     const ns = this.#host.namespace;
     let swept = false;
     this.#use((c) => {
+      const now = clockOf(c);
       // A read first: the write lock is taken only when something has expired.
       if (c.s.anyExpired.get(ns, now) !== undefined) {
         c.sweep(ns, now);
@@ -275,4 +282,9 @@ export class SqliteDialect implements SqlDialect {
     // More remain: read them on the next poll.
     this.#dataVersion = -1;
   }
+}
+
+/** The time by SQLite's clock (the machine's, not this process's idea of it), in ms. */
+function clockOf(c: { s: { clock: { get(): unknown } } }): number {
+  return Number(c.s.clock.get());
 }

@@ -26,6 +26,8 @@ export interface SqliteStatements {
   anyOldEvent: Database.Statement<[number]>;
   pruneEvents: Database.Statement<[number]>;
   dataVersion: Database.Statement<[]>;
+  /** The time by SQLite's clock (the machine's), in ms: every expiry is computed and compared with it. */
+  clock: Database.Statement<[]>;
 }
 
 /** Prepares the statements on a migrated connection. */
@@ -68,5 +70,6 @@ export function prepareStatements(db: Database.Database, t: SqliteTables): Sqlit
     anyOldEvent: p(`SELECT 1 FROM ${t.events} WHERE created_at < ? LIMIT 1`).pluck(),
     pruneEvents: p(`DELETE FROM ${t.events} WHERE created_at < ?`),
     dataVersion: p('PRAGMA data_version').pluck(),
+    clock: p(`SELECT CAST(unixepoch('subsec') * 1000 AS INTEGER)`).pluck(),
   };
 }

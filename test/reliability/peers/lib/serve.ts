@@ -2,12 +2,13 @@ import { createHash } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { createSidecar, type PeerInfo, type Sidecar, type SidecarConfig } from '@sidecar/core';
 import { emit, errorInfo, sleep } from './io.js';
+import { type RegistrySpec, registryOf } from './registry-spec.js';
 import { type Header, headerLine, type Identity, readLine } from './wire.js';
 
 /** How a peer process reaches its registry and listens. */
 export interface PeerBase {
-  /** Registry URL (`sqlite:PATH`, `redis://...`, `postgres://...`). */
-  registry: string;
+  /** Registry URL (`sqlite:PATH`, `redis://...`, `postgres://...`), or Redis options (Sentinel, Cluster). */
+  registry: string | RegistrySpec;
   /** Registry namespace, one per test so that runs never see each other. */
   namespace: string;
   /** A label of this app, returned in every identity (`alpha`, `worker-3`, ...). */
@@ -27,7 +28,7 @@ let warnings = 0;
 export function sidecarConfig(base: PeerBase, name: string): SidecarConfig {
   return {
     name,
-    registry: base.registry as SidecarConfig['registry'],
+    registry: registryOf(base.registry),
     namespace: base.namespace,
     ...(base.ttl ? { ttl: base.ttl } : {}),
     transports: ['tcp'],
