@@ -51,9 +51,12 @@ export class PluginNotInstalledError extends SidecarError {
     readonly packageName: string,
     cause?: unknown,
   ) {
-    super(`the plugin package ${packageName} is not installed; install it with: pnpm add ${packageName}`, {
-      cause,
-    });
+    super(
+      `the plugin package ${packageName} is not installed; install it with: npm i ${packageName} (or: pnpm add ${packageName}, yarn add ${packageName}); npm i sidecar installs every default plugin`,
+      {
+        cause,
+      },
+    );
   }
 }
 

@@ -298,7 +298,7 @@ describe('Sidecar (memory registry and transport)', () => {
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(PluginNotInstalledError);
-    expect((err as Error).message).toContain('pnpm add @sidecar/not-installed');
+    expect((err as Error).message).toContain('npm i @sidecar/not-installed');
   });
 
   it('lets a wrapper plugin add members to groups and to the sidecar', async () => {
