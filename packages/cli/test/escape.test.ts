@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createSidecar, openRegistry } from '@sidecar/core';
+import { createSidecar, openRegistry, type RegistrySpec } from '@sidecar/core';
 import { pillion } from '@sidecar/wrapper-pillion';
 import { afterEach, describe, expect, it } from 'vitest';
 import { escapeText, safeJson } from '../src/escape.js';
@@ -14,6 +14,7 @@ afterEach(killLeftovers);
 const HOSTILE = '\u001b[2J\u001b]0;pwned\u0007\u009b31m\u007f\u202eevil\u2068\u2028x';
 // Every character a terminal would act on, C0 to bidi.
 const TERMINAL_CONTROL =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
   /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/;
 
 describe('escapeText / safeJson', () => {
@@ -33,7 +34,7 @@ describe('escapeText / safeJson', () => {
 
 describe('the sidecar command with a peer that publishes escape sequences', { timeout: 60_000 }, () => {
   it('ls, watch and call print them escaped, errors included', async () => {
-    const registry = `sqlite:${join(mkdtempSync(join(tmpdir(), 'sidecar-escape-')), 'registry.db')}`;
+    const registry: RegistrySpec = `sqlite:${join(mkdtempSync(join(tmpdir(), 'sidecar-escape-')), 'registry.db')}`;
     const watch = startCli(['watch', '--registry', registry]);
     await waitForOutput(watch, 'watching');
 
