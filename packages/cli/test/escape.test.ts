@@ -1,6 +1,9 @@
+import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { createSidecar, openRegistry, type RegistrySpec } from '@sidecar/core';
 import { pillion } from '@sidecar/wrapper-pillion';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -91,6 +94,39 @@ describe('the sidecar command with a peer that publishes escape sequences', { ti
     } finally {
       await peer.stop();
       await writer.stop();
+    }
+  });
+
+  it("cat escapes a peer's bytes on a terminal, and passes them through to a pipe", async () => {
+    const registry: RegistrySpec = `sqlite:${join(mkdtempSync(join(tmpdir(), 'sidecar-escape-')), 'registry.db')}`;
+    const peer = createSidecar({ name: 'bytes', registry });
+    peer.on('stream', (stream) => stream.end(`title${HOSTILE}\n`));
+    await peer.start();
+    try {
+      // Through a pipe: the bytes as they are (netcat semantics).
+      const piped = await runCli(['cat', 'bytes', '--registry', registry]);
+      expect(piped.out).toBe(`title${HOSTILE}\n`);
+      // On a terminal (a real pty from util-linux `script`): escaped.
+      const bin = join(dirname(fileURLToPath(import.meta.url)), '../src/bin.ts');
+      const command = [
+        process.execPath,
+        '--import',
+        'tsx',
+        '--conditions=@sidecar/source',
+        bin,
+        'cat',
+        'bytes',
+      ]
+        .map((a) => `'${a}'`)
+        .join(' ');
+      const { stdout } = await promisify(execFile)('script', ['-qec', command, '/dev/null'], {
+        env: { ...process.env, NO_COLOR: '1', SIDECAR_REGISTRY: registry },
+        timeout: 30_000,
+      });
+      expect(stdout).toContain('title\\x1b[2J\\x1b]0;pwned\\x07\\x9b31m');
+      expect(stdout.replace(/\r?\n/g, '')).not.toMatch(TERMINAL_CONTROL);
+    } finally {
+      await peer.stop();
     }
   });
 });
