@@ -245,3 +245,130 @@ export class NetnsLab {
     cleanupLabs(process.pid);
   }
 }
+
+/** One of the two LANs of a TwoLanLab. */
+export type Lan = 'a' | 'b';
+
+/** A host of a TwoLanLab: a namespace with one interface per LAN it is on (`eth0`, `eth1`, ...). */
+export interface LanHost {
+  readonly index: number;
+  readonly ns: string;
+  /** The LANs in interface order: `['b', 'a']` means eth0 is on LAN b, eth1 on LAN a. */
+  readonly lans: readonly Lan[];
+  /** Its address on each LAN it is on. */
+  readonly addresses: Partial<Record<Lan, string>>;
+}
+
+/** Host indexes of a TwoLanLab start here, so its names never meet a NetnsLab's in one run. */
+const FIRST_LAN_HOST_INDEX = 20;
+
+/**
+ * Two LANs, each a bridge with a private /24 in the root namespace, and hosts on one or both. No
+ * forwarding between them (nothing leaves either): a host on one LAN cannot reach the other's
+ * subnet (ENETUNREACH), except the root namespace's address on LAN a, which single-homed hosts of
+ * LAN b reach through their own bridge (the registry listens there, as on a shared server).
+ *
+ * @example
+ * ```ts
+ * const lab = await TwoLanLab.create();
+ * const both = await lab.addHost(['b', 'a']);   // eth0 on LAN b, eth1 on LAN a
+ * const onB = await lab.addHost(['b']);
+ * lab.spawn(both, SCRIPTS.server, { ... });
+ * await lab.destroy();
+ * ```
+ */
+export class TwoLanLab {
+  readonly hosts: LanHost[] = [];
+  readonly subnets: Record<Lan, string>;
+  readonly bridges: Record<Lan, string>;
+  readonly #peers = new Set<PeerProcess>();
+  #destroyed = false;
+
+  private constructor(subnets: Record<Lan, string>) {
+    this.subnets = subnets;
+    this.bridges = { a: `${LAB_PREFIX}${process.pid}br1`, b: `${LAB_PREFIX}${process.pid}br2` };
+  }
+
+  /** The root namespace's address on a LAN (a lab's registry listens on LAN a's). */
+  bridgeAddress(lan: Lan): string {
+    return `${this.subnets[lan]}.1`;
+  }
+
+  /** Creates the two bridges. Throws NetnsUnavailableError where `ip netns` cannot be used. */
+  static async create(): Promise<TwoLanLab> {
+    try {
+      execFileSync('ip', ['netns', 'list'], { stdio: 'pipe' });
+    } catch (err) {
+      throw new NetnsUnavailableError(String((err as { stderr?: Buffer }).stderr ?? err));
+    }
+    cleanupLabs();
+    process.once('exit', () => cleanupLabs(process.pid));
+    const a = freeSubnet();
+    const bridgeA = `${LAB_PREFIX}${process.pid}br1`;
+    try {
+      await ip('link', 'add', bridgeA, 'type', 'bridge');
+      await ip('addr', 'add', `${a}.1/24`, 'dev', bridgeA);
+      await ip('link', 'set', bridgeA, 'up');
+      const lab = new TwoLanLab({ a, b: freeSubnet() });
+      await ip('link', 'add', lab.bridges.b, 'type', 'bridge');
+      await ip('addr', 'add', `${lab.bridgeAddress('b')}/24`, 'dev', lab.bridges.b);
+      await ip('link', 'set', lab.bridges.b, 'up');
+      return lab;
+    } catch (err) {
+      cleanupLabs(process.pid);
+      const detail = String((err as { stderr?: string }).stderr ?? (err as Error).message);
+      if (/Operation not permitted|Permission denied|not supported/i.test(detail))
+        throw new NetnsUnavailableError(detail);
+      throw err;
+    }
+  }
+
+  /** Adds a host on `lans`, in that interface order; its address on each LAN ends in the same octet. */
+  async addHost(lans: readonly Lan[]): Promise<LanHost> {
+    const index = FIRST_LAN_HOST_INDEX + this.hosts.length;
+    const octet = FIRST_HOST_OCTET + this.hosts.length;
+    const ns = `${LAB_PREFIX}${process.pid}h${index}`;
+    const addresses: Partial<Record<Lan, string>> = {};
+    await ip('netns', 'add', ns);
+    const host: LanHost = { index, ns, lans: [...lans], addresses };
+    this.hosts.push(host);
+    await ip('-n', ns, 'link', 'set', 'lo', 'up');
+    for (const [i, lan] of lans.entries()) {
+      const veth = `${LAB_PREFIX}${process.pid}v${index}${i}`;
+      const address = `${this.subnets[lan]}.${octet}`;
+      await ip('link', 'add', veth, 'type', 'veth', 'peer', 'name', `eth${i}`, 'netns', ns);
+      await ip('link', 'set', veth, 'master', this.bridges[lan]);
+      await ip('link', 'set', veth, 'up');
+      await ip('-n', ns, 'addr', 'add', `${address}/24`, 'dev', `eth${i}`);
+      await ip('-n', ns, 'link', 'set', `eth${i}`, 'up');
+      addresses[lan] = address;
+    }
+    // A host on LAN b only reaches the registry (the root namespace's LAN a address) via its bridge.
+    if (!lans.includes('a')) {
+      await ip('-n', ns, 'route', 'add', `${this.bridgeAddress('a')}/32`, 'via', this.bridgeAddress('b'));
+    }
+    return host;
+  }
+
+  /**
+   * Runs a peer script inside `host` with SIDECAR_HOST unset, so the transport advertises the
+   * host's own addresses (the behaviour under test), not one pinned by the environment.
+   */
+  spawn(host: LanHost, script: string, config: object, label = `${script}@${host.ns}`): PeerProcess {
+    const peer = spawnPeer(script, config, {
+      label,
+      prefix: ['ip', 'netns', 'exec', host.ns],
+      env: { SIDECAR_HOST: '' },
+    });
+    this.#peers.add(peer);
+    return peer;
+  }
+
+  /** Stops every peer this lab started, then deletes its namespaces, veths and bridges. Idempotent. */
+  async destroy(): Promise<void> {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    await Promise.all([...this.#peers].map((p) => p.kill('SIGKILL')));
+    cleanupLabs(process.pid);
+  }
+}

@@ -74,25 +74,65 @@ export class PeerNotFoundError extends SidecarError {
   }
 }
 
-/** Instances of the name exist, but every dial (or hello) to them failed. */
+/** At most this many distinct causes are spelled out in a PeerUnreachableError's message. */
+const MAX_CAUSES_SHOWN = 5;
+
+/**
+ * Instances of the name exist, but every dial (or hello) to them failed. The message is one line
+ * that names each distinct cause once, with how often it happened. `retryable` is false when no
+ * cause can change by trying again (a refused certificate, a wrong namespace, a dial policy):
+ * such a connect fails at once, without waiting for the connect timeout.
+ */
 export class PeerUnreachableError extends SidecarError {
   readonly code = 'SIDECAR_ERR_PEER_UNREACHABLE';
-  override readonly retryable = true;
+  override readonly retryable: boolean;
   constructor(
     readonly peerName: string,
     readonly attempts: readonly Error[],
   ) {
-    super(
-      `could not reach any instance of "${peerName}" (${attempts.length} tried): ${attempts.map((e) => e.message).join('; ')}`,
-      { cause: attempts[attempts.length - 1] },
-    );
+    super(`could not reach "${peerName}": ${summarizeAttempts(attempts)}`, {
+      cause: attempts[attempts.length - 1],
+    });
+    this.retryable = attempts.length === 0 || attempts.some((a) => !isSidecarError(a) || a.retryable);
   }
+}
+
+/** `N attempts: cause (xK); cause; ...`, each distinct message once, the most frequent first. */
+export function summarizeAttempts(attempts: readonly Error[]): string {
+  if (attempts.length === 0) return 'no attempt was made';
+  const counts = new Map<string, number>();
+  for (const a of attempts) counts.set(a.message, (counts.get(a.message) ?? 0) + 1);
+  const causes = [...counts].sort((a, b) => b[1] - a[1]);
+  const shown = causes
+    .slice(0, MAX_CAUSES_SHOWN)
+    .map(([message, n]) => (n > 1 ? `${message} (x${n})` : message));
+  const more =
+    causes.length > MAX_CAUSES_SHOWN ? `; and ${causes.length - MAX_CAUSES_SHOWN} more causes` : '';
+  const total = `${attempts.length} attempt${attempts.length === 1 ? '' : 's'}`;
+  return `${total}: ${shown.join('; ')}${more}`;
 }
 
 /** A transport could not open a connection to an endpoint (refused, unreachable, handshake failed). */
 export class DialError extends SidecarError {
   readonly code = 'SIDECAR_ERR_DIAL_FAILED';
   override readonly retryable = true;
+}
+
+/**
+ * An endpoint was not dialled because the dial policy forbids it: an unspecified (`0.0.0.0`,
+ * `::`), broadcast or multicast address, or one the `dialPolicy` option refuses. Not retryable:
+ * fix the peer's advertised address (its `advertiseHost`) or the policy.
+ */
+export class DialPolicyError extends SidecarError {
+  readonly code = 'SIDECAR_ERR_DIAL_POLICY';
+  constructor(
+    readonly endpoint: { transport: string; host: string; port: number },
+    reason: string,
+  ) {
+    super(
+      `${endpoint.host}:${endpoint.port} (${endpoint.transport}) not dialled: ${reason}; fix the peer's advertised address or this side's dialPolicy`,
+    );
+  }
 }
 
 /** The peer advertises no transport this side speaks (or policy forbids the ones it offers). */
@@ -109,15 +149,20 @@ export class NoCommonTransportError extends SidecarError {
   }
 }
 
-/** The far side answered the hello with a refusal (wrong app at that address, wrong namespace, ...). */
+/**
+ * The far side answered the hello with a refusal. Only `'wrong-peer'` (another app now holds that
+ * address: a stale registry entry) and `'stopping'` are retryable; a wrong namespace, a refused
+ * certificate or an identity mismatch are configuration errors that no retry cures.
+ */
 export class HelloRefusedError extends SidecarError {
   readonly code = 'SIDECAR_ERR_HELLO_REFUSED';
-  override readonly retryable = true;
+  override readonly retryable: boolean;
   constructor(
     readonly reason: string,
     message: string,
   ) {
     super(message);
+    this.retryable = reason === 'wrong-peer' || reason === 'stopping';
   }
 }
 
@@ -197,6 +242,7 @@ export type SidecarErrorCode =
   | PeerNotFoundError['code']
   | PeerUnreachableError['code']
   | DialError['code']
+  | DialPolicyError['code']
   | NoCommonTransportError['code']
   | HelloRefusedError['code']
   | ProtocolError['code']

@@ -66,6 +66,7 @@ export {
   type TransportSpec,
   type WrapperSpec,
 } from './sidecar/config.js';
+export { MAX_ENDPOINTS_PER_INSTANCE } from './sidecar/connector.js';
 export {
   type ChainOutput,
   createSidecar,
@@ -73,6 +74,8 @@ export {
   type SidecarExtensions,
   type SidecarOf,
 } from './sidecar/create-sidecar.js';
+export { allowNetworks, checkDialPolicy, type DialPolicy } from './sidecar/dial-policy.js';
+export { DEFAULT_ENDPOINT_STAGGER } from './sidecar/dial-race.js';
 export { PeerGroup, type PeerGroupEvents } from './sidecar/group.js';
 export { LazyStream } from './sidecar/lazy-stream.js';
 export { type OpenRegistryOptions, openRegistry } from './sidecar/open-registry.js';
@@ -102,7 +105,8 @@ export {
 } from './tokens.js';
 export { duplexPair } from './transport/duplex-pair.js';
 export { MemoryTransport, memoryTransport } from './transport/memory-transport.js';
-export { abortErrorOf, delay, raceSignal, throwIfAborted, withTimeout } from './util/abort.js';
+export { abortErrorOf, delay, onAbort, raceSignal, throwIfAborted, withTimeout } from './util/abort.js';
+export { addressBits, inNetwork, type Network, parseNetwork, undialableReason } from './util/cidr.js';
 export {
   encodeHello,
   HELLO_MAGIC,

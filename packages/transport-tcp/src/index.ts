@@ -1,4 +1,14 @@
-export { type Addresses, type AddressOptions, firstExternalIPv4, pickAddresses } from './addresses.js';
+export {
+  type Addresses,
+  type AddressOptions,
+  currentAddresses,
+  firstExternalIPv4,
+  machineAddresses,
+  parseHostList,
+  pickAddresses,
+  routeAddress,
+  routeFirst,
+} from './addresses.js';
 export {
   DEFAULT_KEEP_ALIVE,
   once,

@@ -8,6 +8,7 @@ import {
   type IncomingConnection,
   type Listener,
   type ListenOptions,
+  onAbort,
   type SidecarError,
   type Transport,
   type TransportIdentity,
@@ -15,8 +16,8 @@ import {
 } from '@sidecar/core';
 import {
   type AddressOptions,
+  currentAddresses,
   DEFAULT_ADDRESS_CHECK_INTERVAL,
-  firstExternalIPv4,
   pickAddresses,
 } from './addresses.js';
 
@@ -64,7 +65,7 @@ export abstract class SocketTransport implements Transport {
     options: ListenOptions,
   ): Promise<Listener> {
     throwIfAborted(options.signal);
-    const { listenHost, advertiseHost, follow } = pickAddresses(
+    const { listenHost, advertiseHosts, follow } = pickAddresses(
       this.options,
       options.reach,
       this.options.env ?? process.env,
@@ -100,21 +101,38 @@ export abstract class SocketTransport implements Transport {
     server.on('error', (err) => onError(new DialError(`listener error: ${err.message}`, { cause: err })));
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : (this.options.port ?? 0);
-    let endpoint: Endpoint = { transport: this.name, host: advertiseHost, port };
-    // Follow this machine's address (a new DHCP lease) and report it, so the record is updated.
+    const endpointsOf = (hosts: readonly string[]): Endpoint[] =>
+      hosts.map((host) => ({ transport: this.name, host, port }));
+    let endpoints = endpointsOf(
+      follow ? await currentAddresses(listenHost, this.options, options.registryHost) : advertiseHosts,
+    );
+    // Follow this machine's addresses (a new DHCP lease, a network that appears) and report them.
+    let checking = false;
+    const check = async () => {
+      if (checking) return;
+      checking = true;
+      try {
+        const now = await currentAddresses(listenHost, this.options, options.registryHost);
+        if (now.join(',') === endpoints.map((e) => e.host).join(',')) return;
+        endpoints = endpointsOf(now);
+        options.onEndpointChange?.(endpoints[0] as Endpoint);
+      } catch {
+        // Reading the interfaces failed this once: keep the current endpoints, check again later.
+      } finally {
+        checking = false;
+      }
+    };
     const watcher = follow
-      ? setInterval(() => {
-          const now = firstExternalIPv4();
-          if (now === endpoint.host) return;
-          endpoint = { ...endpoint, host: now };
-          options.onEndpointChange?.(endpoint);
-        }, this.options.addressCheckInterval ?? DEFAULT_ADDRESS_CHECK_INTERVAL)
+      ? setInterval(() => void check(), this.options.addressCheckInterval ?? DEFAULT_ADDRESS_CHECK_INTERVAL)
       : undefined;
     watcher?.unref();
     let closed: Promise<void> | undefined;
     return {
       get endpoint() {
-        return endpoint;
+        return endpoints[0] as Endpoint;
+      },
+      get endpoints() {
+        return endpoints;
       },
       close: () => {
         clearInterval(watcher);
@@ -131,8 +149,9 @@ export abstract class SocketTransport implements Transport {
     throwIfAborted(options.signal);
     const { socket, ready } = this.openSocket(endpoint, options);
     const where = `${endpoint.host}:${endpoint.port}`;
-    const onAbort = () => socket.destroy(abortErrorOf(options.signal as AbortSignal));
-    options.signal?.addEventListener('abort', onAbort, { once: true });
+    const release = onAbort(options.signal, () =>
+      socket.destroy(abortErrorOf(options.signal as AbortSignal)),
+    );
     try {
       await ready;
       this.#tune(socket);
@@ -151,7 +170,7 @@ export abstract class SocketTransport implements Transport {
         cause: err,
       });
     } finally {
-      options.signal?.removeEventListener('abort', onAbort);
+      release();
     }
   }
 

@@ -13,6 +13,7 @@ import {
 import {
   type DialOptions,
   type Endpoint,
+  encodeHello,
   type IncomingConnection,
   InvalidConfigError,
   type Listener,
@@ -33,6 +34,9 @@ import {
   serverHandshakeError,
   verifyCaller,
 } from './tls-errors.js';
+
+/** How long a refused caller gets to read the refusal before the socket is destroyed, in ms. */
+const REFUSE_LINGER_MS = 1000;
 
 /** Options of the TLS transport: mutual TLS, each peer's certificate names it. */
 export interface TlsOptions extends SocketTransportOptions, Partial<Credentials> {
@@ -98,6 +102,9 @@ export class TlsTransport extends SocketTransport {
       get endpoint() {
         return listener.endpoint;
       },
+      get endpoints() {
+        return listener.endpoints;
+      },
       close: async () => {
         await listener.close();
         if (this.#servers.size === 0) this.#stopWatching();
@@ -147,7 +154,9 @@ export class TlsTransport extends SocketTransport {
       const identity = verifyCaller(socket, remoteOf(socket));
       if (identity instanceof CertificateError) {
         onError(identity);
-        socket.destroy();
+        // Tell the caller why in a hello refusal (not retryable: a new certificate is needed),
+        // rather than a bare close it would retry until its connect timeout.
+        refuseCertificate(socket, identity.reason);
         return;
       }
       accept(socket, identity);
@@ -263,4 +272,12 @@ export class TlsTransport extends SocketTransport {
     this.#watcher?.stop();
     this.#watcher = undefined;
   }
+}
+
+/** Answers a caller whose certificate was refused with a hello refusal naming the reason, then closes. */
+function refuseCertificate(socket: TLSSocket, reason: string): void {
+  const message = `the caller's certificate was refused (${reason}): give the caller a valid, unexpired certificate signed by the CA the callee trusts (the callee's \`ca\` option), naming it as sidecar://<namespace>/<name>`;
+  socket.on('error', () => {});
+  socket.end(encodeHello({ type: 'refuse', reason: 'certificate', message }));
+  setTimeout(() => socket.destroy(), REFUSE_LINGER_MS).unref();
 }

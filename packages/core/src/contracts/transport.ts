@@ -29,6 +29,11 @@ export interface ListenOptions {
   onError?: (error: SidecarError) => void;
   /** Called when the endpoint to advertise changes (the machine's address moved); core updates the record. */
   onEndpointChange?: (endpoint: Endpoint) => void;
+  /**
+   * The host name or address of a network registry, when known: a transport that advertises
+   * several addresses puts first the one of its route to this host (the others reach it that way).
+   */
+  registryHost?: string;
 }
 
 /** Options of `Transport.dial`. */
@@ -43,6 +48,11 @@ export interface DialOptions {
 export interface Listener {
   /** The endpoint to advertise in the registry (it may change: see ListenOptions.onEndpointChange). */
   readonly endpoint: Endpoint;
+  /**
+   * Every endpoint to advertise, best first (e.g. one per address when listening on all
+   * interfaces); `endpoint` is the first. Absent means `[endpoint]`.
+   */
+  readonly endpoints?: readonly Endpoint[];
   /** Stops accepting and closes every connection it accepted. Idempotent. */
   close(): Promise<void>;
 }

@@ -3,6 +3,7 @@ import type { RegistryPlugin, TransportPlugin, WrapperPlugin } from '../contract
 import type { StreamWrapper } from '../contracts/wrapper.js';
 import type { InstanceRecord, JsonValue } from '../records.js';
 import type { RegistryName, TransportName, WrapperName } from './builtins.js';
+import type { DialPolicy } from './dial-policy.js';
 
 /** Default registry when neither `config.registry` nor `SIDECAR_REGISTRY` says otherwise. */
 export const DEFAULT_REGISTRY = 'sql';
@@ -16,6 +17,8 @@ export const DEFAULT_CONNECT_TIMEOUT = 5000;
 export const DEFAULT_DIAL_TIMEOUT = 2000;
 /** Default time an accepted connection has to send its hello, in ms. */
 export const DEFAULT_HELLO_TIMEOUT = 5000;
+/** Default time `start()` keeps retrying while the network or the registry is not there yet, in ms. */
+export const DEFAULT_START_TIMEOUT = 0;
 
 /** A registry: a built-in name, a URL, or a plugin object. */
 export type RegistrySpec =
@@ -94,6 +97,26 @@ export interface SidecarConfig<W extends readonly WrapperSpec[] = readonly Wrapp
   dialTimeout?: number;
   /** Time an accepted connection has to send its hello before it is closed, in ms. @default 5000 */
   helloTimeout?: number;
+  /**
+   * Which endpoints read from the registry may be dialled: return `false` to skip one (see
+   * `allowNetworks('10.0.0.0/8')`). Unspecified (`0.0.0.0`, `::`), broadcast and multicast
+   * addresses are never dialled, whatever the policy says.
+   * @default undefined (every other endpoint)
+   */
+  dialPolicy?: DialPolicy;
+  /**
+   * Delay before the next endpoint of an instance is dialled while the previous one is still
+   * pending (a staggered race, as in Happy Eyeballs), in ms. A failure starts the next at once.
+   * @default 250
+   */
+  endpointStagger?: number;
+  /**
+   * How long `start()` keeps retrying while the registry cannot be reached (network down, registry
+   * not up yet), in ms. `start()` resolves once the peer is registered, or rejects with the last
+   * error after this long (or when its signal aborts). `0` tries once; `Infinity` waits until it works.
+   * @default 0
+   */
+  startTimeout?: number;
   /** Order in which instances of a name are tried. @default 'round-robin' */
   strategy?: Strategy;
   /** Free-form JSON published in this peer's registry record. @default {} */

@@ -9,13 +9,20 @@ import {
   PeerNotFoundError,
   PeerUnreachableError,
   ProtocolError,
-  TimeoutError,
 } from '../errors.js';
 import type { InstanceRecord, PeerInfo } from '../records.js';
 import { peerInfoOf } from '../records.js';
 import { delay } from '../util/abort.js';
 import { encodeHello, type HelloPeer, readHello } from '../wire/hello.js';
 import type { Strategy } from './config.js';
+import { checkDialPolicy, type DialPolicy } from './dial-policy.js';
+import {
+  type Attempt,
+  type Candidate,
+  DEFAULT_ENDPOINT_STAGGER,
+  isHopeless,
+  raceDials,
+} from './dial-race.js';
 
 /** How long a connect may take: a deadline (ms since epoch) and, optionally, the caller's signal. */
 export interface ConnectLimits {
@@ -37,17 +44,62 @@ export interface ConnectorOptions {
   local: HelloPeer;
   strategy: Strategy;
   dialTimeout: number;
+  /** Which endpoints may be dialled (after the built-in rule). @default undefined (all but the forbidden) */
+  dialPolicy?: DialPolicy | undefined;
+  /** Delay before the next endpoint of an instance is raced against a pending one, in ms. @default 250 */
+  endpointStagger?: number | undefined;
 }
+
+/** What one connect has learnt so far: every failure, and the endpoints not worth dialling again. */
+interface ConnectState {
+  attempts: Error[];
+  /** Keys of endpoints that failed for a reason a retry within this connect cannot cure. */
+  hopeless: Set<string>;
+  /** Each hopeless endpoint's failure was a configuration error (not retryable at all). */
+  fatal: Map<string, boolean>;
+}
+
+/** What to fix, added to a refusal the far side explains in its own terms. */
+const REFUSAL_HINTS: { [reason: string]: string } = {
+  'wrong-namespace': 'give both sides the same namespace (the namespace option or SIDECAR_NAMESPACE)',
+  'identity-mismatch':
+    "this peer's name must be the one its TLS certificate names (sidecar://<namespace>/<name>): fix the name or issue it a certificate for that name",
+};
+
+/** At most this many endpoints of one instance are dialled per connect; the rest are ignored. */
+export const MAX_ENDPOINTS_PER_INSTANCE = 16;
 
 const FIRST_BACKOFF = 25;
 const MAX_BACKOFF = 500;
 
 function noop(): void {}
 
+/** At most this many characters of a refusal's text (written by the far side) reach an error message. */
+const MAX_REFUSAL_TEXT = 300;
+
 /**
- * Resolves a name to a connected, hello-checked socket: lookup, instance order, transport
- * choice, dial, hello, and failover to the next instance. While no instance answers it keeps
- * trying (fresh lookups, short backoff) until the caller's signal ends the wait.
+ * The far side's refusal text made safe for a one-line message: control characters (newlines,
+ * terminal escapes) become spaces, and it is cut to MAX_REFUSAL_TEXT characters.
+ */
+function printable(text: unknown): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: removing them is the point
+  const clean = String(text).replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, ' ');
+  return clean.length > MAX_REFUSAL_TEXT ? `${clean.slice(0, MAX_REFUSAL_TEXT)}...` : clean;
+}
+
+function keyOf(record: InstanceRecord, candidate: Candidate): string {
+  const { transport, host, port } = candidate.endpoint;
+  return `${record.instanceId}|${transport}|${host}|${port}`;
+}
+
+/**
+ * Resolves a name to a connected, hello-checked socket: lookup, instance order, endpoint choice,
+ * dial, hello, and failover to the next endpoint, the next transport and the next instance.
+ *
+ * Within one connect an endpoint that failed for a reason a retry cannot cure (nothing listens,
+ * no route, a refusal) is not dialled again; others (timeouts, resets) are, after a short backoff,
+ * with fresh lookups, until the deadline. When every endpoint is ruled out by a configuration
+ * error (certificate, namespace, dial policy) the connect fails at once, not retryable.
  */
 export class Connector {
   readonly #options: ConnectorOptions;
@@ -63,7 +115,7 @@ export class Connector {
    */
   async connect(name: string, limits: ConnectLimits, waitedFrom = Date.now()): Promise<Connection> {
     const { signal, deadline } = limits;
-    const attempts: Error[] = [];
+    const state: ConnectState = { attempts: [], hopeless: new Set(), fatal: new Map() };
     let seen = false;
     let fresh = false;
     let backoff = FIRST_BACKOFF;
@@ -71,7 +123,7 @@ export class Connector {
       signal?.aborted
         ? new AbortError(signal.reason)
         : seen
-          ? new PeerUnreachableError(name, attempts)
+          ? new PeerUnreachableError(name, state.attempts)
           : new PeerNotFoundError(name, Date.now() - waitedFrom);
     for (;;) {
       let records: InstanceRecord[] = [];
@@ -79,11 +131,11 @@ export class Connector {
         records = await this.#options.registry.lookup(name, signal ? { fresh, signal } : { fresh });
       } catch (err) {
         if (!isSidecarError(err) || !err.retryable || signal?.aborted) throw signal?.aborted ? giveUp() : err;
-        attempts.push(err);
+        state.attempts.push(err);
       }
       if (records.length > 0) {
         seen = true;
-        const usable = records.filter((r) => this.#pickEndpoint(r));
+        const usable = records.filter((r) => this.#candidates(r).length > 0);
         if (usable.length === 0) {
           throw new NoCommonTransportError(
             name,
@@ -93,13 +145,13 @@ export class Connector {
         }
         for (const record of this.#order(usable, name)) {
           if (signal?.aborted || Date.now() >= deadline) throw giveUp();
-          try {
-            return await this.connectInstance(record, limits);
-          } catch (err) {
-            if (signal?.aborted) throw giveUp();
-            attempts.push(err as Error);
-          }
+          const connection = await this.#connectRecord(record, limits, state);
+          if (connection) return connection;
+          if (signal?.aborted) throw giveUp();
         }
+        // Every endpoint ruled out by a configuration error: no retry can cure it, fail at once.
+        const keys = usable.flatMap((r) => this.#candidates(r).map((c) => keyOf(r, c)));
+        if (keys.every((k) => state.fatal.get(k) === true)) throw giveUp();
       }
       const left = deadline - Date.now();
       if (left <= 0) throw giveUp();
@@ -114,41 +166,73 @@ export class Connector {
   }
 
   /**
-   * Connects to one given instance (dial + hello) within `dialTimeout` (and the deadline). One
-   * AbortController per attempt, aborted by a plain timer: AbortSignal listeners are costly, so
-   * the caller's signal is only linked when there is one, and the hello wait is ended by
-   * destroying the socket rather than by another listener.
+   * Connects to one given instance (its endpoints in order, then the hello) within the deadline.
+   * Rejects with PeerUnreachableError listing every failure.
    */
   async connectInstance(record: InstanceRecord, limits: ConnectLimits): Promise<Connection> {
-    const picked = this.#pickEndpoint(record);
-    if (!picked) {
+    if (this.#candidates(record).length === 0) {
       throw new NoCommonTransportError(
         record.name,
         record.endpoints.map((e) => e.transport),
         this.#options.transports.map((t) => t.name),
       );
     }
-    const { transport, endpoint } = picked;
-    const where = `${endpoint.host}:${endpoint.port}`;
-    const timeout = Math.max(0, Math.min(this.#options.dialTimeout, limits.deadline - Date.now()));
-    const controller = new AbortController();
-    let socket: Duplex | undefined;
-    const stop = (reason: Error) => {
-      controller.abort(reason);
-      socket?.destroy(reason);
+    const state: ConnectState = { attempts: [], hopeless: new Set(), fatal: new Map() };
+    const connection = await this.#connectRecord(record, limits, state);
+    if (connection) return connection;
+    if (limits.signal?.aborted) throw new AbortError(limits.signal.reason);
+    throw new PeerUnreachableError(record.name, state.attempts);
+  }
+
+  /** Tries the endpoints of one instance not yet ruled out; undefined when none answered. */
+  async #connectRecord(
+    record: InstanceRecord,
+    limits: ConnectLimits,
+    state: ConnectState,
+  ): Promise<Connection | undefined> {
+    const fail = (candidate: Candidate, err: Error) => {
+      state.attempts.push(err);
+      if (!isHopeless(err)) return;
+      const key = keyOf(record, candidate);
+      state.hopeless.add(key);
+      state.fatal.set(key, isSidecarError(err) && !err.retryable);
     };
-    const timer = setTimeout(
-      () => stop(new TimeoutError(`dialing "${record.name}" at ${where} timed out after ${timeout} ms`)),
-      timeout,
-    );
-    const parent = limits.signal;
-    const onParent = () => stop(new AbortError(parent?.reason));
-    if (parent?.aborted) onParent();
-    else parent?.addEventListener('abort', onParent, { once: true });
+    let open: Candidate[] = [];
+    for (const candidate of this.#candidates(record)) {
+      if (state.hopeless.has(keyOf(record, candidate))) continue;
+      const refused = checkDialPolicy(candidate.endpoint, this.#options.dialPolicy);
+      if (refused) fail(candidate, refused);
+      else open.push(candidate);
+    }
+    const expect = { name: record.name, namespace: record.namespace };
+    while (open.length > 0) {
+      const winner = await raceDials(open, {
+        expect,
+        timeout: () => Math.max(0, Math.min(this.#options.dialTimeout, limits.deadline - Date.now())),
+        stagger: this.#options.endpointStagger ?? DEFAULT_ENDPOINT_STAGGER,
+        signal: limits.signal,
+        onFailure: fail,
+      });
+      if (!winner) return undefined;
+      try {
+        return await this.#hello(record, winner);
+      } catch (err) {
+        if (limits.signal?.aborted) return undefined;
+        fail(winner.candidate, err as Error);
+      } finally {
+        winner.clear();
+      }
+      // The hello failed on the winner: the others were aborted, so try the rest without it.
+      open = open.filter((c) => c !== winner.candidate && !state.hopeless.has(keyOf(record, c)));
+    }
+    return undefined;
+  }
+
+  /** The caller's half of the hello on a dialled socket; the attempt's timer bounds it. */
+  async #hello(record: InstanceRecord, attempt: Attempt): Promise<Connection> {
+    const socket = attempt.socket as Duplex;
+    const where = attempt.where;
     try {
-      const expect = { name: record.name, namespace: record.namespace };
-      socket = await transport.dial(endpoint, { signal: controller.signal, expect });
-      if (controller.signal.aborted) throw controller.signal.reason;
       socket.on('error', noop);
       socket.write(
         encodeHello({
@@ -159,9 +243,10 @@ export class Connector {
       );
       const answer = await readHello(socket);
       if (answer.type === 'refuse') {
+        const hint = REFUSAL_HINTS[answer.reason];
         throw new HelloRefusedError(
           answer.reason,
-          `${where} refused the hello for "${record.name}": ${answer.message}`,
+          `${where} refused the hello for "${record.name}": ${printable(answer.message)}${hint ? `; ${hint}` : ''}`,
         );
       }
       if (answer.type !== 'welcome') throw new ProtocolError(`expected a welcome, got a ${answer.type}`);
@@ -178,22 +263,25 @@ export class Connector {
       }
       return { socket, peer: peerInfoOf(record) };
     } catch (err) {
-      socket?.destroy();
-      throw controller.signal.aborted ? controller.signal.reason : err;
-    } finally {
-      clearTimeout(timer);
-      parent?.removeEventListener('abort', onParent);
+      socket.destroy();
+      throw attempt.signal.aborted ? attempt.signal.reason : err;
     }
   }
 
-  #pickEndpoint(
-    record: InstanceRecord,
-  ): { transport: Transport; endpoint: InstanceRecord['endpoints'][number] } | undefined {
+  /**
+   * The endpoints to try: the caller's transports in preference order, each one's endpoints in
+   * record order, at most MAX_ENDPOINTS_PER_INSTANCE (a registry row cannot turn one connect into
+   * a scan of many addresses).
+   */
+  #candidates(record: InstanceRecord): Candidate[] {
+    const out: Candidate[] = [];
     for (const transport of this.#options.transports) {
-      const endpoint = record.endpoints.find((e) => e.transport === transport.name);
-      if (endpoint) return { transport, endpoint };
+      for (const endpoint of record.endpoints) {
+        if (out.length === MAX_ENDPOINTS_PER_INSTANCE) return out;
+        if (endpoint.transport === transport.name) out.push({ transport, endpoint });
+      }
     }
-    return undefined;
+    return out;
   }
 
   #order(records: InstanceRecord[], name: string): InstanceRecord[] {

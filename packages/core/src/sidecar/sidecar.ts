@@ -23,6 +23,7 @@ import {
   DEFAULT_DIAL_TIMEOUT,
   DEFAULT_HELLO_TIMEOUT,
   DEFAULT_REGISTRY,
+  DEFAULT_START_TIMEOUT,
   DEFAULT_TRANSPORTS,
   DEFAULT_TTL,
   type SidecarConfig,
@@ -82,6 +83,8 @@ export interface StopOptions {
 }
 
 const DRAIN_POLL_MS = 20;
+const START_FIRST_BACKOFF = 100;
+const START_MAX_BACKOFF = 2000;
 const DRAIN_QUIET_MS = 150;
 
 function noop(): void {}
@@ -132,6 +135,9 @@ export class Sidecar<S extends Duplex = Duplex, G extends object = object> exten
   #listeners: Listener[] = [];
   #heartbeat: Heartbeat | undefined;
   #connector: Connector | undefined;
+  #registryHost: string | undefined;
+  #cancelStart: AbortController | undefined;
+  #retryingStart = false;
   #record: RecordInput;
   #recordUpdate: Promise<unknown> = Promise.resolve();
   readonly #forwarders: Array<[string, (...args: never[]) => void]> = [];
@@ -152,6 +158,15 @@ export class Sidecar<S extends Duplex = Duplex, G extends object = object> exten
     this.#ttl = positive(config.ttl, DEFAULT_TTL, 'ttl');
     for (const key of ['heartbeatInterval', 'connectTimeout', 'dialTimeout', 'helloTimeout'] as const) {
       if (config[key] !== undefined) positive(config[key], 1, key);
+    }
+    for (const key of ['endpointStagger', 'startTimeout'] as const) {
+      const v = config[key];
+      if (v !== undefined && (typeof v !== 'number' || Number.isNaN(v) || v < 0)) {
+        throw new InvalidConfigError(`config.${key} must be a number of milliseconds >= 0, got ${String(v)}`);
+      }
+    }
+    if (config.dialPolicy !== undefined && typeof config.dialPolicy !== 'function') {
+      throw new InvalidConfigError('config.dialPolicy must be a function (endpoint) => boolean');
     }
     this.container = rootContainer.createChildContainer();
     this.#record = {
@@ -203,7 +218,11 @@ export class Sidecar<S extends Duplex = Duplex, G extends object = object> exten
     if (this.#state === 'starting' && this.#starting) return this.#starting;
     if (this.#state === 'stopping' && this.#stopping) return this.#stopping.then(() => this.start(options));
     this.#state = 'starting';
-    this.#starting = this.#start(options.signal).then(
+    // stop() during a start that waits for the network ends the wait through this controller.
+    const cancel = new AbortController();
+    this.#cancelStart = cancel;
+    const signal = options.signal ? AbortSignal.any([options.signal, cancel.signal]) : cancel.signal;
+    this.#starting = this.#startRetrying(signal).then(
       () => {
         this.#state = 'started';
         this.emit('started');
@@ -222,7 +241,12 @@ export class Sidecar<S extends Duplex = Duplex, G extends object = object> exten
    * With `drain`, open streams get that long to finish after the deregistration (a graceful leave).
    */
   async stop(options: StopOptions = {}): Promise<void> {
-    if (this.#state === 'starting') await this.#starting?.catch(noop);
+    if (this.#state === 'starting') {
+      // A start that already failed once and waits to retry (startTimeout) ends now; a first try finishes.
+      if (this.#retryingStart)
+        this.#cancelStart?.abort(new NotStartedError(`"${this.name}" stopped while starting`));
+      await this.#starting?.catch(noop);
+    }
     if (this.#state === 'stopping') return this.#stopping;
     if (this.#state !== 'started') return;
     this.#state = 'stopping';
@@ -329,6 +353,32 @@ export class Sidecar<S extends Duplex = Duplex, G extends object = object> exten
 
   // ---- start and stop ------------------------------------------------------------------------
 
+  /**
+   * Runs the start, and while it fails for a reason that may pass (registry unreachable, network
+   * down: a retryable error) tries again with a backoff until `startTimeout` or the signal ends it.
+   * Each failed try is undone and reported as a warning.
+   */
+  async #startRetrying(signal: AbortSignal | undefined): Promise<void> {
+    const limit = this.#config.startTimeout ?? DEFAULT_START_TIMEOUT;
+    const deadline = Date.now() + limit;
+    let backoff = START_FIRST_BACKOFF;
+    this.#retryingStart = false;
+    for (;;) {
+      try {
+        await this.#start(signal);
+        return;
+      } catch (err) {
+        const left = deadline - Date.now();
+        if (!isSidecarError(err) || !err.retryable || signal?.aborted || left <= 0) throw err;
+        this.#retryingStart = true;
+        this.#warn(err);
+        await this.#teardown();
+        await delay(Math.min(backoff, left), signal);
+        backoff = Math.min(backoff * 2, START_MAX_BACKOFF);
+      }
+    }
+  }
+
   async #start(signal: AbortSignal | undefined): Promise<void> {
     this.#plugins ??= this.#loadPlugins();
     await this.#plugins;
@@ -345,13 +395,13 @@ export class Sidecar<S extends Duplex = Duplex, G extends object = object> exten
         await transport.listen((connection) => void this.#accept(connection), {
           signal,
           reach: registry.reach,
+          ...(this.#registryHost ? { registryHost: this.#registryHost } : {}),
           onError: (err) => this.#warn(err),
-          onEndpointChange: () =>
-            void this.updateRecord({ endpoints: this.#listeners.map((l) => l.endpoint) }),
+          onEndpointChange: () => void this.updateRecord({ endpoints: this.#advertised() }),
         }),
       );
     }
-    this.#record = { ...this.#record, endpoints: this.#listeners.map((l) => l.endpoint) };
+    this.#record = { ...this.#record, endpoints: this.#advertised() };
     await registry.register(this.#record, this.#ttl, { signal });
     this.#heartbeat = new Heartbeat(
       registry,
@@ -365,6 +415,11 @@ export class Sidecar<S extends Duplex = Duplex, G extends object = object> exten
     );
     this.#heartbeat.start();
     if (this.#config.events !== false) await this.#watch(registry, signal);
+  }
+
+  /** Every endpoint of every listener, in transport order. */
+  #advertised(): Endpoint[] {
+    return this.#listeners.flatMap((l) => [...(l.endpoints ?? [l.endpoint])]);
   }
 
   async #watch(registry: Registry, signal: AbortSignal | undefined): Promise<void> {
@@ -403,6 +458,7 @@ export class Sidecar<S extends Duplex = Duplex, G extends object = object> exten
         ? await loadRegistry(registrySpec, config.registryOptions)
         : registrySpec;
     registryPlugin.register(this.container, context);
+    this.#registryHost = registryHostOf(registrySpec, config.registryOptions);
     for (const spec of config.transports ?? DEFAULT_TRANSPORTS) {
       const plugin =
         typeof spec === 'string' ? await loadTransport(spec, config.transportOptions?.[spec]) : spec;
@@ -425,6 +481,8 @@ export class Sidecar<S extends Duplex = Duplex, G extends object = object> exten
       local: this.self,
       strategy: config.strategy ?? 'round-robin',
       dialTimeout: config.dialTimeout ?? DEFAULT_DIAL_TIMEOUT,
+      dialPolicy: config.dialPolicy,
+      endpointStagger: config.endpointStagger,
     });
   }
 
@@ -584,6 +642,21 @@ export class Sidecar<S extends Duplex = Duplex, G extends object = object> exten
   #warn(err: unknown): void {
     this.emit('warning', isSidecarError(err) ? err : new InternalError(String(err), { cause: err }));
   }
+}
+
+/** The host of a network registry given by URL (or by a `host` option), for the advertised-address order. */
+function registryHostOf(spec: unknown, options: object | undefined): string | undefined {
+  if (typeof spec === 'string' && /^(rediss?|postgres(ql)?):\/\//.test(spec)) {
+    try {
+      const host = new URL(spec).hostname.replace(/^\[|\]$/g, '');
+      return host || undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  const { host, url } = (options ?? {}) as { host?: unknown; url?: unknown };
+  if (typeof url === 'string') return registryHostOf(url, undefined);
+  return typeof host === 'string' && host ? host : undefined;
 }
 
 function positive(value: number | undefined, fallback: number, key: string): number {

@@ -1,5 +1,48 @@
 import { AbortError, TimeoutError } from '../errors.js';
 
+/** The callbacks waiting on each signal: one real 'abort' listener per signal, however many wait. */
+const waiting = new WeakMap<AbortSignal, Set<() => void>>();
+
+/**
+ * Runs `fn` once when `signal` aborts (at once if it already has) and returns a function that
+ * cancels the wait. Any number of operations may share one signal: they share one listener on
+ * it, so Node never prints MaxListenersExceededWarning however many calls share a signal.
+ *
+ * @example
+ * ```ts
+ * const release = onAbort(signal, () => socket.destroy());
+ * try { await work(); } finally { release(); }
+ * ```
+ */
+export function onAbort(signal: AbortSignal | undefined, fn: () => void): () => void {
+  if (!signal) return noop;
+  if (signal.aborted) {
+    fn();
+    return noop;
+  }
+  let set = waiting.get(signal);
+  if (!set) {
+    const callbacks = new Set<() => void>();
+    set = callbacks;
+    waiting.set(signal, callbacks);
+    signal.addEventListener(
+      'abort',
+      () => {
+        waiting.delete(signal);
+        for (const callback of [...callbacks]) callback();
+      },
+      { once: true },
+    );
+  }
+  const entry = () => fn();
+  set.add(entry);
+  return () => {
+    set.delete(entry);
+  };
+}
+
+function noop(): void {}
+
 /** Throws AbortError if the signal is already aborted. */
 export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw abortErrorOf(signal);
@@ -14,25 +57,28 @@ export function raceSignal<T>(
   signal: AbortSignal | undefined,
   onAbort?: () => void,
 ): Promise<T> {
+  return raceWith(promise, signal, onAbort);
+}
+
+function raceWith<T>(promise: Promise<T>, signal: AbortSignal | undefined, cleanup?: () => void): Promise<T> {
   if (!signal) return promise;
   if (signal.aborted) {
-    onAbort?.();
+    cleanup?.();
     promise.catch(() => {});
     return Promise.reject(abortErrorOf(signal));
   }
   return new Promise<T>((resolve, reject) => {
-    const abort = () => {
-      onAbort?.();
+    const release = onAbort(signal, () => {
+      cleanup?.();
       reject(abortErrorOf(signal));
-    };
-    signal.addEventListener('abort', abort, { once: true });
+    });
     promise.then(
       (v) => {
-        signal.removeEventListener('abort', abort);
+        release();
         resolve(v);
       },
       (e: unknown) => {
-        signal.removeEventListener('abort', abort);
+        release();
         reject(e);
       },
     );
@@ -49,14 +95,12 @@ export function withTimeout(
   const controller = new AbortController();
   // Not unref'd: a caller awaiting this operation must keep the process alive until it settles.
   const timer = setTimeout(() => controller.abort(new TimeoutError(`${what} timed out after ${ms} ms`)), ms);
-  const onParent = () => controller.abort(parent?.reason);
-  if (parent?.aborted) onParent();
-  else parent?.addEventListener('abort', onParent, { once: true });
+  const release = onAbort(parent, () => controller.abort(parent?.reason));
   return {
     signal: controller.signal,
     clear: () => {
       clearTimeout(timer);
-      parent?.removeEventListener('abort', onParent);
+      release();
     },
   };
 }
@@ -70,15 +114,13 @@ export function abortErrorOf(signal: AbortSignal): Error {
 export function delay(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(abortErrorOf(signal));
-    const timer = setTimeout(done, ms);
-    function done() {
-      signal?.removeEventListener('abort', onAbort);
+    const timer = setTimeout(() => {
+      release();
       resolve();
-    }
-    function onAbort() {
+    }, ms);
+    const release = onAbort(signal, () => {
       clearTimeout(timer);
       reject(abortErrorOf(signal as AbortSignal));
-    }
-    signal?.addEventListener('abort', onAbort, { once: true });
+    });
   });
 }

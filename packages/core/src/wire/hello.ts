@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import { ConnectionClosedError, isSidecarError, ProtocolError } from '../errors.js';
-import { abortErrorOf } from '../util/abort.js';
+import { abortErrorOf, onAbort as onAbortOf } from '../util/abort.js';
 
 /**
  * The hello: the first frame on every connection, both ways.
@@ -29,7 +29,13 @@ export interface HelloPeer {
 }
 
 /** Why a callee refused a hello. */
-export type RefuseReason = 'wrong-peer' | 'wrong-namespace' | 'identity-mismatch' | 'bad-hello' | 'stopping';
+export type RefuseReason =
+  | 'wrong-peer'
+  | 'wrong-namespace'
+  | 'identity-mismatch'
+  | 'bad-hello'
+  | 'stopping'
+  | 'certificate';
 
 /** Any frame of the hello exchange. */
 export type HelloFrame =
@@ -70,12 +76,13 @@ function parseBody(body: Buffer): HelloFrame {
 export function readHello(stream: Duplex, signal?: AbortSignal): Promise<HelloFrame> {
   return new Promise((resolve, reject) => {
     let buffered: Buffer = Buffer.alloc(0);
+    let release = () => {};
     const cleanup = () => {
       stream.off('readable', onReadable);
       stream.off('end', onEnd);
       stream.off('close', onEnd);
       stream.off('error', onError);
-      signal?.removeEventListener('abort', onAbort);
+      release();
     };
     const fail = (err: Error) => {
       cleanup();
@@ -123,6 +130,6 @@ export function readHello(stream: Duplex, signal?: AbortSignal): Promise<HelloFr
     stream.once('end', onEnd);
     stream.once('close', onEnd);
     stream.once('error', onError);
-    signal?.addEventListener('abort', onAbort, { once: true });
+    release = onAbortOf(signal, onAbort);
   });
 }

@@ -1,3 +1,4 @@
+import { onAbort as whenAborted } from '@sidecar/core';
 import type { PendingCall } from './pending.js';
 
 /**
@@ -8,8 +9,7 @@ import type { PendingCall } from './pending.js';
 export class PromiseCall implements PendingCall {
   readonly callbacks: string[] = [];
   #timer: NodeJS.Timeout | undefined;
-  #signal: AbortSignal | undefined;
-  #onAbort: (() => void) | undefined;
+  #unwatch: (() => void) | undefined;
 
   constructor(
     readonly id: string,
@@ -20,21 +20,19 @@ export class PromiseCall implements PendingCall {
 
   /** Resolves with the value when the reply has one argument (or none), else with all of them. */
   settle(values: unknown[]): void {
-    if (this.#timer || this.#signal) this.#release();
+    if (this.#timer || this.#unwatch) this.#release();
     this.resolve(values.length <= 1 ? values[0] : values);
   }
 
   /** Rejects with `error`. */
   fail(error: Error): void {
-    if (this.#timer || this.#signal) this.#release();
+    if (this.#timer || this.#unwatch) this.#release();
     this.reject(error);
   }
 
-  /** Calls `onAbort` once if `signal` aborts before the call settles. */
+  /** Calls `onAbort` once if `signal` aborts before the call settles (one listener per shared signal). */
   watch(signal: AbortSignal, onAbort: () => void): void {
-    this.#signal = signal;
-    this.#onAbort = onAbort;
-    signal.addEventListener('abort', onAbort, { once: true });
+    this.#unwatch = whenAborted(signal, onAbort);
   }
 
   /** Calls `onTimeout` once if the call has not settled after `ms`. */
@@ -45,9 +43,8 @@ export class PromiseCall implements PendingCall {
 
   #release(): void {
     if (this.#timer) clearTimeout(this.#timer);
-    if (this.#signal && this.#onAbort) this.#signal.removeEventListener('abort', this.#onAbort);
+    this.#unwatch?.();
     this.#timer = undefined;
-    this.#signal = undefined;
-    this.#onAbort = undefined;
+    this.#unwatch = undefined;
   }
 }

@@ -16,6 +16,8 @@ export interface PeerBase {
   ttl?: number;
   /** Options of the TCP transport (`host`, `port`, `advertiseHost`). @default {} */
   tcp?: { host?: string; port?: number; advertiseHost?: string };
+  /** `startTimeout` of the sidecar (how long start() waits for the registry). @default 0 */
+  startTimeout?: number;
 }
 
 const MAX_WARNINGS = 200;
@@ -30,6 +32,7 @@ export function sidecarConfig(base: PeerBase, name: string): SidecarConfig {
     ...(base.ttl ? { ttl: base.ttl } : {}),
     transports: ['tcp'],
     ...(base.tcp ? { transportOptions: { tcp: base.tcp } } : {}),
+    ...(base.startTimeout !== undefined ? { startTimeout: base.startTimeout } : {}),
   };
 }
 
