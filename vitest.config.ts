@@ -5,8 +5,8 @@ export default defineConfig({
   ssr: { resolve: { conditions: ['@sidecar/source'] } },
   test: {
     include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts', 'examples/**/*.test.ts'],
-    // The reliability suite has its own config and script (pnpm test:reliability).
-    exclude: ['**/node_modules/**', 'test/reliability/**'],
+    // The reliability and doc-test suites have their own configs (pnpm test:reliability, test:docs).
+    exclude: ['**/node_modules/**', 'test/reliability/**', 'test/docs/**'],
     globalSetup: ['test/setup/global-setup.ts'],
     env: { SIDECAR_HOST: '127.0.0.1' },
     testTimeout: 30_000,

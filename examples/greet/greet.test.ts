@@ -51,9 +51,12 @@ describe('the greet example: two processes talking by name', { timeout: 60_000 }
         const code = await new Promise((resolve) => client.once('exit', resolve));
         expect(code).toBe(0);
         expect(client.out()).toBe('callback: hi there, ann\npromise: hi there, ann again\n');
-      } finally {
+        // The example stops on SIGTERM with stopOnSignals(): deregistered, exit code 0.
+        const exited = new Promise((resolve) => server.once('exit', resolve));
         server.kill('SIGTERM');
-        await new Promise((resolve) => server.once('exit', resolve));
+        expect(await exited).toBe(0);
+      } finally {
+        if (server.exitCode === null) server.kill('SIGKILL');
       }
     });
   }

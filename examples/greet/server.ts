@@ -13,13 +13,6 @@ import { pillion } from '@sidecar/wrapper-pillion';
 
 const app = createSidecar({ name: 'my-server-app', wrappers: [pillion()] });
 app.to('*').provide('greet', (name: string, cb: (text: string) => void) => cb(`hi there, ${name}`));
+app.stopOnSignals(); // Ctrl-C / SIGTERM: deregister (peers see a leave), then exit 0
 await app.start();
-console.log('my-server-app is up; greet() is provided to every peer');
-
-const stop = async () => {
-  await app.stop();
-  process.exit(0);
-};
-process.once('SIGINT', stop);
-process.once('SIGTERM', stop);
-setInterval(() => {}, 1 << 30); // serve until stopped
+console.log('my-server-app is up; greet() is provided to every peer; Ctrl-C to stop');

@@ -23,18 +23,18 @@ export function cliPeerName(): string {
   return `sidecar-cli.${process.pid}`;
 }
 
-/** Resolves on the first SIGINT or SIGTERM, keeping the process alive until then. */
-export function untilInterrupted(): Promise<NodeJS.Signals> {
+/** Resolves on the first of `signals` (SIGINT or SIGTERM by default), keeping the process alive until then. */
+export function untilInterrupted(
+  signals: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM'],
+): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
     // Sidecar's own timers never hold the process open; this one does, until a signal.
     const keepAlive = setInterval(() => {}, 1 << 30);
     const done = (signal: NodeJS.Signals) => {
       clearInterval(keepAlive);
-      process.off('SIGINT', done);
-      process.off('SIGTERM', done);
+      for (const s of signals) process.off(s, done);
       resolve(signal);
     };
-    process.once('SIGINT', done);
-    process.once('SIGTERM', done);
+    for (const s of signals) process.once(s, done);
   });
 }

@@ -1,5 +1,6 @@
 import { styleText } from 'node:util';
 import { isSidecarError } from '@sidecar/core';
+import { escapeLines, escapeText } from './escape.js';
 import { exitCodeOf } from './exit-codes.js';
 
 type Style = Parameters<typeof styleText>[0];
@@ -62,11 +63,13 @@ const HINTS: Record<string, string> = {
 /** Prints an error as one line plus a hint (a stack trace only with --debug) and returns the exit code. */
 export function reportError(err: unknown, debug: boolean): number {
   const code = isSidecarError(err) ? err.code : (err as { code?: string } | undefined)?.code;
-  const message = err instanceof Error ? err.message : String(err);
-  process.stderr.write(`${paint('red', 'error:', process.stderr)} ${message}${code ? ` (${code})` : ''}\n`);
-  const hint = code ? HINTS[code] : undefined;
+  // Messages carry remote text (a peer's error, a registry row): escaped, one line.
+  const message = escapeText(err instanceof Error ? err.message : String(err));
+  const shownCode = code ? ` (${escapeText(String(code))})` : '';
+  process.stderr.write(`${paint('red', 'error:', process.stderr)} ${message}${shownCode}\n`);
+  const hint = code && Object.hasOwn(HINTS, code) ? HINTS[code] : undefined;
   if (hint) process.stderr.write(`${paint('dim', `hint: ${hint}`, process.stderr)}\n`);
-  if (debug && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+  if (debug && err instanceof Error && err.stack) process.stderr.write(`${escapeLines(err.stack)}\n`);
   return exitCodeOf(code);
 }
 

@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { call } from './commands/call.js';
 import { cat } from './commands/cat.js';
+import { type CertsOptions, certs, DEFAULT_CERT_DAYS, DEFAULT_CERTS_DIR } from './commands/certs.js';
 import { ls } from './commands/ls.js';
 import { serve } from './commands/serve.js';
 import { watch } from './commands/watch.js';
@@ -88,6 +89,16 @@ export function buildProgram(): Command {
     .action((options: { peer?: string }, cmd: Command) =>
       options.peer ? runDemoPeer(options.peer, cmd.optsWithGlobals()) : runDemo(cmd.optsWithGlobals()),
     );
+
+  program
+    .command('certs')
+    .description(
+      'make a development CA and a certificate + key per peer name for the TLS transport: DIR/ca.crt, DIR/ca.key, DIR/<name>.crt, DIR/<name>.key',
+    )
+    .argument('<names...>', 'peer names to issue certificates for (the CA is reused when DIR has one)')
+    .option('--out <dir>', 'directory for the files', DEFAULT_CERTS_DIR)
+    .option('--days <n>', 'validity in days', positiveInt, DEFAULT_CERT_DAYS)
+    .action((names: string[], _o: object, cmd: Command) => certs(names, cmd.optsWithGlobals<CertsOptions>()));
 
   return program;
 }

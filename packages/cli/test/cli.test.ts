@@ -40,6 +40,19 @@ describe('the sidecar command, run as a user runs it', { timeout: 90_000 }, () =
     expect((await runCli(['ls', '--registry', registry])).out).toContain('no live peers');
   });
 
+  it('serve deregisters and exits 0 on SIGHUP and SIGTERM, not only Ctrl-C', async () => {
+    const registry = sqliteRegistry();
+    for (const signal of ['SIGHUP', 'SIGTERM'] as const) {
+      const peer = startCli(['serve', 'hung-up', '--registry', registry]);
+      await waitForOutput(peer, 'serving "hung-up"');
+      expect((await runCli(['ls', '--registry', registry])).out).toContain('hung-up');
+      const exited = new Promise<number | null>((resolve) => peer.once('exit', (c) => resolve(c)));
+      peer.kill(signal);
+      expect(await exited).toBe(0);
+      expect((await runCli(['ls', '--registry', registry])).out).toContain('no live peers');
+    }
+  });
+
   it('watches joins and leaves as NDJSON until interrupted', async () => {
     const registry = sqliteRegistry();
     const watch = startCli(['watch', '--json', '--registry', registry]);

@@ -44,6 +44,9 @@ export class InvalidConfigError extends SidecarError {
   readonly code = 'SIDECAR_ERR_INVALID_CONFIG';
 }
 
+/** The plugin packages the zero-config defaults load (SQLite registry, TCP transport). */
+const DEFAULT_PLUGIN_PACKAGES = ['@sidecar/registry-sql', '@sidecar/transport-tcp'];
+
 /** A built-in plugin was asked for by name but its package is not installed. */
 export class PluginNotInstalledError extends SidecarError {
   readonly code = 'SIDECAR_ERR_PLUGIN_NOT_INSTALLED';
@@ -51,9 +54,14 @@ export class PluginNotInstalledError extends SidecarError {
     readonly packageName: string,
     cause?: unknown,
   ) {
-    super(`the plugin package ${packageName} is not installed; install it with: pnpm add ${packageName}`, {
-      cause,
-    });
+    const line = (cmd: string) => `${cmd} ${packageName}`;
+    const defaults = DEFAULT_PLUGIN_PACKAGES.includes(packageName)
+      ? `; the defaults need ${DEFAULT_PLUGIN_PACKAGES.join(' and ')}: npm i sidecar installs them all`
+      : '';
+    super(
+      `the plugin package ${packageName} is not installed; install it with: ${line('npm i')} (or: ${line('pnpm add')}, ${line('yarn add')})${defaults}`,
+      { cause },
+    );
   }
 }
 

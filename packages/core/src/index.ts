@@ -96,6 +96,12 @@ export {
   type ToResult,
 } from './sidecar/sidecar.js';
 export {
+  DEFAULT_STOP_SIGNALS,
+  type StopOnSignalsOptions,
+  type Stoppable,
+  stopOnSignals,
+} from './sidecar/signals.js';
+export {
   PLUGIN_CONTEXT,
   type Provider,
   provide,

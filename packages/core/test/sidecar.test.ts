@@ -298,7 +298,13 @@ describe('Sidecar (memory registry and transport)', () => {
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(PluginNotInstalledError);
+    expect((err as Error).message).toContain('npm i @sidecar/not-installed');
     expect((err as Error).message).toContain('pnpm add @sidecar/not-installed');
+    expect((err as Error).message).not.toContain('defaults');
+    // A default plugin's message also names everything the defaults need, not one at a time.
+    expect(new PluginNotInstalledError('@sidecar/transport-tcp').message).toContain(
+      'the defaults need @sidecar/registry-sql and @sidecar/transport-tcp: npm i sidecar installs them all',
+    );
   });
 
   it('lets a wrapper plugin add members to groups and to the sidecar', async () => {

@@ -7,26 +7,13 @@
  * Writes DIR/ca.crt and DIR/ca.key (reused if they already exist, so more peers can be added
  * later) and DIR/<name>.crt + DIR/<name>.key per peer (the name percent-encoded in the file name).
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createDevCa, issuePeerCertificate, type PemPair, peerUri } from '../src/index.js';
+import { writeDevCertFiles } from '../src/index.js';
 
 const USAGE =
   'usage: make-certs.ts --out DIR [--namespace NS] [--days N] NAME...\n' +
-  '  writes DIR/ca.crt, DIR/ca.key (kept if present) and DIR/<name>.crt, DIR/<name>.key per name';
-
-async function existingCa(dir: string): Promise<PemPair | undefined> {
-  try {
-    const [cert, key] = await Promise.all([
-      readFile(join(dir, 'ca.crt'), 'utf8'),
-      readFile(join(dir, 'ca.key'), 'utf8'),
-    ]);
-    return { cert, key };
-  } catch {
-    return undefined;
-  }
-}
+  '  writes DIR/ca.crt, DIR/ca.key (kept if present) and DIR/<name>.crt, DIR/<name>.key per name\n' +
+  '  (installed packages: npx sidecar certs does the same)';
 
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -44,23 +31,7 @@ async function main(): Promise<void> {
     process.exitCode = values.help ? 0 : 2;
     return;
   }
-  const dir = values.out;
-  await mkdir(dir, { recursive: true });
-  let ca = await existingCa(dir);
-  if (ca) console.log(`using the CA in ${join(dir, 'ca.crt')}`);
-  else {
-    ca = await createDevCa();
-    await writeFile(join(dir, 'ca.crt'), ca.cert);
-    await writeFile(join(dir, 'ca.key'), ca.key, { mode: 0o600 });
-    console.log(`created ${join(dir, 'ca.crt')} and ${join(dir, 'ca.key')} (keep ca.key secret)`);
-  }
-  for (const name of positionals) {
-    const pair = await issuePeerCertificate(ca, { name, namespace: values.namespace, days });
-    const base = join(dir, encodeURIComponent(name));
-    await writeFile(`${base}.crt`, pair.cert);
-    await writeFile(`${base}.key`, pair.key, { mode: 0o600 });
-    console.log(`${base}.crt, ${base}.key: ${peerUri({ name, namespace: values.namespace })}`);
-  }
+  await writeDevCertFiles(values.out, positionals, { namespace: values.namespace, days, log: console.log });
 }
 
 main().catch((err: unknown) => {

@@ -50,7 +50,7 @@ export async function loadCredentials(credentials: Partial<Credentials>): Promis
   if (!ca || !cert || !key) {
     const missing = (['ca', 'cert', 'key'] as const).filter((k) => !credentials[k]);
     throw new InvalidConfigError(
-      `the tls transport needs ca, cert and key (missing: ${missing.join(', ')}); make development ones with scripts/make-certs.ts`,
+      `the tls transport needs ca, cert and key (missing: ${missing.join(', ')}); make development ones with: npx sidecar certs --out certs <names...>`,
     );
   }
   const [caBuffers, certBuffer, keyBuffer] = await Promise.all([

@@ -1,5 +1,6 @@
 export { CertWatcher, DEFAULT_WATCH_INTERVAL } from './cert-watcher.js';
 export { type Credentials, type LoadedCredentials, loadCredentials, type PemSource } from './credentials.js';
+export { type DevCertFilesOptions, writeDevCertFiles } from './dev-cert-files.js';
 export {
   createDevCa,
   type DevCaOptions,

@@ -1,5 +1,6 @@
 import { createSidecar, InvalidConfigError } from '@sidecar/core';
 import { type PeerResult, parseMethodUri, pillion } from '@sidecar/wrapper-pillion';
+import { escapeText, safeJson } from '../escape.js';
 import { EXIT } from '../exit-codes.js';
 import { cliPeerName, type GlobalOptions, registryOf } from '../options.js';
 import { reportError, spinner } from '../output.js';
@@ -47,21 +48,23 @@ export async function call(uri: string, rawArgs: string[], options: CallCommandO
       let failed = false;
       for (const r of results) {
         const base = { peer: r.peer.name, instanceId: r.peer.instanceId, ok: r.ok };
-        if (r.ok) process.stdout.write(`${JSON.stringify({ ...base, value: r.value ?? null })}\n`);
+        if (r.ok) process.stdout.write(`${safeJson({ ...base, value: r.value ?? null })}\n`);
         else {
           failed = true;
           process.stdout.write(
-            `${JSON.stringify({ ...base, error: r.error.message, code: (r.error as { code?: string }).code })}\n`,
+            `${safeJson({ ...base, error: r.error.message, code: (r.error as { code?: string }).code })}\n`,
           );
         }
       }
       if (results.length === 0)
-        process.stderr.write(`no live peer matching "${target.peer}" provides "${target.method}"\n`);
+        process.stderr.write(
+          `no live peer matching "${escapeText(target.peer)}" provides "${escapeText(target.method)}"\n`,
+        );
       return failed ? EXIT.REMOTE : EXIT.OK;
     }
     const value = await app.call(uri, ...args, callOptions);
     wait.stop();
-    process.stdout.write(`${JSON.stringify(value ?? null)}\n`);
+    process.stdout.write(`${safeJson(value ?? null)}\n`);
     return EXIT.OK;
   } catch (err) {
     wait.stop();

@@ -3,6 +3,7 @@ import { type Duplex, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createSidecar, InvalidConfigError, validateName } from '@sidecar/core';
 import { FrameDecoderStream, FrameEncoderStream } from '@sidecar/wrapper-pillion';
+import { escapeLines, safeJson } from '../escape.js';
 import { cliPeerName, type GlobalOptions, registryOf } from '../options.js';
 import { spinner } from '../output.js';
 
@@ -41,7 +42,7 @@ export async function cat(name: string, options: CatOptions): Promise<void> {
       .finally(() => wait.stop());
     const frames = options.frames || (!options.raw && (await speaksFrames(app.peers(name))));
     if (frames) await catFrames(stream);
-    else await catBytes(stream);
+    else await catBytes(stream, !options.raw && Boolean(process.stdout.isTTY));
   } finally {
     await app.stop();
   }
@@ -51,9 +52,24 @@ async function speaksFrames(peers: Promise<Array<{ methods: string[] }>>): Promi
   return (await peers.catch(() => [])).some((p) => p.methods.length > 0);
 }
 
-async function catBytes(stream: Duplex): Promise<void> {
+/**
+ * Bytes both ways. To a terminal (and without --raw) the peer's text is shown with its control
+ * characters escaped, so a peer cannot drive the operator's terminal; to a pipe or file, and with
+ * --raw, the bytes are passed through exactly.
+ */
+async function catBytes(stream: Duplex, escapeOutput: boolean): Promise<void> {
   process.stdin.pipe(stream);
-  await pipeline(stream, process.stdout, { end: false });
+  if (!escapeOutput) return pipeline(stream, process.stdout, { end: false });
+  const decoder = new TextDecoder();
+  const toSafeText = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      callback(null, escapeLines(decoder.decode(chunk, { stream: true })));
+    },
+    flush(callback) {
+      callback(null, escapeLines(decoder.decode()));
+    },
+  });
+  await pipeline(stream, toSafeText, process.stdout, { end: false });
 }
 
 async function catFrames(stream: Duplex): Promise<void> {
@@ -72,7 +88,7 @@ async function catFrames(stream: Duplex): Promise<void> {
   const toLines = new Transform({
     writableObjectMode: true,
     transform(value: unknown, _encoding, callback) {
-      callback(null, `${JSON.stringify(value)}\n`);
+      callback(null, `${safeJson(value)}\n`);
     },
   });
   await pipeline(stream, new FrameDecoderStream(), toLines, process.stdout, { end: false });

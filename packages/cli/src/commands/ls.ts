@@ -1,4 +1,5 @@
 import { type InstanceRecord, openRegistry } from '@sidecar/core';
+import { escapeText, safeJson } from '../escape.js';
 import { type GlobalOptions, registryOf } from '../options.js';
 import { duration, spinner, table } from '../output.js';
 
@@ -26,26 +27,29 @@ export async function ls(pattern: string, options: LsOptions): Promise<void> {
     const now = Date.now();
     if (options.json) {
       process.stdout.write(
-        `${JSON.stringify(
+        `${safeJson(
           records.map((r) => recordJson(r, now)),
-          null,
           2,
         )}\n`,
       );
       return;
     }
     if (records.length === 0) {
-      process.stdout.write(`no live peers match "${pattern}" in namespace "${registry.namespace}"\n`);
+      process.stdout.write(
+        `no live peers match "${escapeText(pattern)}" in namespace "${escapeText(registry.namespace)}"\n`,
+      );
       return;
     }
-    const rows = records.map((r) => [
-      r.name,
-      r.instanceId,
-      r.endpoints.map((e) => `${e.transport}://${e.host}:${e.port}`).join(' '),
-      r.methods.join(',') || '-',
-      duration(now - r.registeredAt),
-      duration(r.expiresAt - now),
-    ]);
+    const rows = records.map((r) =>
+      [
+        r.name,
+        r.instanceId,
+        r.endpoints.map((e) => `${e.transport}://${e.host}:${e.port}`).join(' '),
+        r.methods.join(',') || '-',
+        duration(now - r.registeredAt),
+        duration(r.expiresAt - now),
+      ].map(escapeText),
+    );
     process.stdout.write(
       `${table(['NAME', 'INSTANCE', 'ENDPOINTS', 'METHODS', 'AGE', 'EXPIRES IN'], rows)}\n`,
     );

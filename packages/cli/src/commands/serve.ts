@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { Duplex } from 'node:stream';
 import { createSidecar, type PeerInfo, validateName } from '@sidecar/core';
+import { escapeText } from '../escape.js';
 import { type GlobalOptions, registryOf, untilInterrupted } from '../options.js';
 
 /**
@@ -17,14 +18,15 @@ export async function serve(name: string, command: string[], options: GlobalOpti
     ...(registry ? { registry } : {}),
     ...(options.namespace ? { namespace: options.namespace } : {}),
   });
-  app.on('warning', (w) => process.stderr.write(`warning: ${w.message}\n`));
+  app.on('warning', (w) => process.stderr.write(`warning: ${escapeText(w.message)}\n`));
   app.on('stream', (stream, peer) =>
     command.length > 0 ? runChild(stream, peer, command) : stream.pipe(stream),
   );
   await app.start();
   const where = app.record.endpoints.map((e) => `${e.transport}://${e.host}:${e.port}`).join(' ');
   process.stderr.write(`serving "${name}" (instance ${app.instanceId}) at ${where}; Ctrl-C to stop\n`);
-  await untilInterrupted();
+  // A daemon's stop signals, and SIGHUP: a closed terminal or ssh session deregisters it too.
+  await untilInterrupted(['SIGINT', 'SIGTERM', 'SIGHUP']);
   await app.stop();
 }
 

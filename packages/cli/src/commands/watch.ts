@@ -1,4 +1,5 @@
 import { type InstanceRecord, matchName, openRegistry, validatePattern } from '@sidecar/core';
+import { escapeText, safeJson } from '../escape.js';
 import { type GlobalOptions, registryOf, untilInterrupted } from '../options.js';
 import { paint } from '../output.js';
 
@@ -21,19 +22,20 @@ export async function watch(pattern: string, options: WatchOptions): Promise<voi
     const at = new Date().toISOString();
     if (options.json) {
       process.stdout.write(
-        `${JSON.stringify({ at, event: type, name: record.name, instanceId: record.instanceId, record })}\n`,
+        `${safeJson({ at, event: type, name: record.name, instanceId: record.instanceId, record })}\n`,
       );
     } else {
       const endpoints = record.endpoints.map((e) => `${e.transport}://${e.host}:${e.port}`).join(' ');
-      process.stdout.write(
-        `${at}  ${paint(COLORS[type], type.padEnd(7))}  ${record.name}  ${record.instanceId}  ${endpoints}\n`,
-      );
+      const fields = [record.name, record.instanceId, endpoints].map(escapeText).join('  ');
+      process.stdout.write(`${at}  ${paint(COLORS[type], type.padEnd(7))}  ${fields}\n`);
     }
   };
   for (const type of Object.keys(COLORS) as Array<keyof typeof COLORS>) registry.on(type, print(type));
-  registry.on('warning', (w) => process.stderr.write(`warning: ${w.message}\n`));
+  registry.on('warning', (w) => process.stderr.write(`warning: ${escapeText(w.message)}\n`));
   await registry.watch();
-  process.stderr.write(`watching "${pattern}" in namespace "${registry.namespace}" (Ctrl-C to stop)\n`);
+  process.stderr.write(
+    `watching "${escapeText(pattern)}" in namespace "${escapeText(registry.namespace)}" (Ctrl-C to stop)\n`,
+  );
   await untilInterrupted();
   await registry.stop();
 }

@@ -139,9 +139,9 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     );
     const timeouts = events.filter((e) => e.startsWith('timeout:'));
     line(`every child process has exited; ${timeouts.length} timeout event(s) seen (${timeouts.join(', ')})`);
-    console.log(`\n${paint('green', 'done.')} Next, in two terminals: pnpm sidecar serve echo`);
-    console.log('    and then: echo hi | pnpm -s sidecar cat echo');
-    note('(installed from npm, the command is just `sidecar`; `sidecar --help` lists them all)');
+    console.log(`\n${paint('green', 'done.')} Next, in two terminals: npx sidecar serve echo`);
+    console.log('    and then: echo hi | npx sidecar cat echo');
+    note('(`npx sidecar --help` lists every command; in the sidecar repository: pnpm sidecar ...)');
   } finally {
     for (const child of children.values())
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');

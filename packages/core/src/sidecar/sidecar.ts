@@ -33,6 +33,7 @@ import { type GroupOf, PeerGroup } from './group.js';
 import { Heartbeat } from './heartbeat.js';
 import { acceptHello } from './incoming.js';
 import { LazyStream } from './lazy-stream.js';
+import { type StopOnSignalsOptions, stopOnSignals } from './signals.js';
 import { typeSocketErrors } from './typed-errors.js';
 
 /** Typed events of a Sidecar. */
@@ -252,6 +253,11 @@ export class Sidecar<S extends Duplex = Duplex, G extends object = object> exten
       this.emit('stopped');
     });
     return this.#stopping;
+  }
+
+  /** Stops this sidecar on SIGINT / SIGTERM, then exits the process (see `stopOnSignals`). */
+  stopOnSignals(options?: StopOnSignalsOptions): () => void {
+    return stopOnSignals(this, options);
   }
 
   /** `await using app = createSidecar(...)` stops it at the end of the scope. */
