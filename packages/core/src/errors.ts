@@ -28,15 +28,30 @@ export function isSidecarError(err: unknown): err is SidecarError {
   return err instanceof SidecarError;
 }
 
-/** A peer name or pattern breaks the naming rules (see `validateName`). */
+/**
+ * A peer name, pattern, namespace or instance id breaks the naming rules (see `validateName`,
+ * `validateNamespace`, `validateInstanceId`). `kind` says which of them.
+ */
 export class InvalidNameError extends SidecarError {
   readonly code = 'SIDECAR_ERR_INVALID_NAME';
   constructor(
     readonly input: unknown,
     reason: string,
+    readonly kind: 'peer name' | 'namespace' | 'instance id' = 'peer name',
   ) {
-    super(`invalid peer name ${JSON.stringify(input)}: ${reason}`);
+    super(`invalid ${kind} ${shown(input)}: ${reason}`);
   }
+}
+
+const SHOWN_MAX = 100;
+const INVISIBLE = /[\p{Default_Ignorable_Code_Point}\p{Bidi_Control}]/gu;
+
+/** `input` quoted for a message: escapes control and invisible characters, cut to 100 characters. */
+function shown(input: unknown): string {
+  const text =
+    typeof input === 'string' && input.length > SHOWN_MAX ? `${input.slice(0, SHOWN_MAX)}...` : input;
+  const json = JSON.stringify(text) ?? String(text);
+  return json.replace(INVISIBLE, (ch) => `\\u${(ch.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`);
 }
 
 /** The configuration passed to createSidecar (or an environment variable) cannot be used. */

@@ -28,9 +28,12 @@ export * from './errors.js';
 export {
   globToRegExp,
   isPattern,
+  MAX_INSTANCE_ID_LENGTH,
   MAX_NAME_LENGTH,
   matchName,
+  validateInstanceId,
   validateName,
+  validateNamespace,
   validatePattern,
 } from './names.js';
 export {

@@ -13,7 +13,7 @@ import {
   NotStartedError,
   type SidecarError,
 } from '../errors.js';
-import { isPattern, matchName, validateName, validatePattern } from '../names.js';
+import { isPattern, matchName, validateName, validateNamespace, validatePattern } from '../names.js';
 import { type Endpoint, type InstanceRecord, type JsonValue, type PeerInfo, peerInfoOf } from '../records.js';
 import { REGISTRY, resolveAllTokens, resolveToken, TRANSPORT, WRAPPER } from '../tokens.js';
 import { delay, throwIfAborted } from '../util/abort.js';
@@ -141,10 +141,10 @@ export class Sidecar<S extends Duplex = Duplex, G extends object = object> exten
     this.name = validateName(config.name);
     this.#env = config.env ?? process.env;
     this.namespace = config.namespace ?? this.#env.SIDECAR_NAMESPACE ?? 'default';
-    if (this.namespace.length > 255 || /[\s/]/.test(this.namespace)) {
-      throw new InvalidConfigError(
-        `invalid namespace ${JSON.stringify(this.namespace)}: no whitespace or '/', at most 255 characters`,
-      );
+    try {
+      validateNamespace(this.namespace);
+    } catch (err) {
+      throw new InvalidConfigError((err as Error).message, { cause: err });
     }
     this.instanceId = randomBytes(12).toString('base64url');
     this.#config = config;
