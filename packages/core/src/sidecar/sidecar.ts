@@ -494,7 +494,9 @@ export class Sidecar<S extends Duplex = Duplex, G extends object = object> exten
   async #accept(connection: IncomingConnection): Promise<void> {
     const { stream: socket } = connection;
     socket.on('error', noop);
-    if (this.#state !== 'started' && this.#state !== 'starting') {
+    // While stopping, listeners stay open only as long as a drain lasts: what they accept then
+    // comes from callers whose cache still had this peer, and is served (see StopOptions.drain).
+    if (this.#state === 'stopped') {
       socket.destroy();
       return;
     }
