@@ -190,6 +190,27 @@ export class RecordNotFoundError extends SidecarError {
   override readonly retryable = true;
 }
 
+/** Which connection limit a ConnectionLimitError is about (see SidecarConfig). */
+export type ConnectionLimit = 'pending-hellos' | 'pending-hellos-per-address' | 'incoming-connections';
+
+/**
+ * A connection limit was reached: a connection was closed to make room (`action: 'evicted'`: the
+ * one waiting longest for its hello, or the stream silent longest) or the newcomer was refused
+ * (`'refused'`, every stream being busy). Reported as a `warning`; the listener keeps serving.
+ */
+export class ConnectionLimitError extends SidecarError {
+  readonly code = 'SIDECAR_ERR_CONNECTION_LIMIT';
+  override readonly retryable = true;
+  constructor(
+    readonly limit: ConnectionLimit,
+    readonly max: number,
+    readonly action: 'evicted' | 'refused',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /** The connection closed before the operation finished. */
 export class ConnectionClosedError extends SidecarError {
   readonly code = 'SIDECAR_ERR_CONNECTION_CLOSED';
@@ -220,5 +241,6 @@ export type SidecarErrorCode =
   | RegistryAuthError['code']
   | InvalidRecordError['code']
   | RecordNotFoundError['code']
+  | ConnectionLimitError['code']
   | ConnectionClosedError['code']
   | InternalError['code'];

@@ -17,11 +17,15 @@ import { isPattern, matchName, validateName, validateNamespace, validatePattern 
 import { type Endpoint, type InstanceRecord, type JsonValue, type PeerInfo, peerInfoOf } from '../records.js';
 import { REGISTRY, resolveAllTokens, resolveToken, TRANSPORT, WRAPPER } from '../tokens.js';
 import { delay, throwIfAborted } from '../util/abort.js';
+import { Admission } from './admission.js';
 import { loadRegistry, loadTransport, loadWrapper } from './builtins.js';
 import {
   DEFAULT_CONNECT_TIMEOUT,
   DEFAULT_DIAL_TIMEOUT,
   DEFAULT_HELLO_TIMEOUT,
+  DEFAULT_MAX_INCOMING_CONNECTIONS,
+  DEFAULT_MAX_PENDING_HELLOS,
+  DEFAULT_MAX_PENDING_HELLOS_PER_ADDRESS,
   DEFAULT_REGISTRY,
   DEFAULT_TRANSPORTS,
   DEFAULT_TTL,
@@ -134,6 +138,7 @@ export class Sidecar<S extends Duplex = Duplex, G extends object = object> exten
   #record: RecordInput;
   #recordUpdate: Promise<unknown> = Promise.resolve();
   readonly #forwarders: Array<[string, (...args: never[]) => void]> = [];
+  readonly #admission: Admission;
 
   /** Use `createSidecar(config)`. */
   constructor(config: SidecarConfig) {
@@ -152,6 +157,22 @@ export class Sidecar<S extends Duplex = Duplex, G extends object = object> exten
     for (const key of ['heartbeatInterval', 'connectTimeout', 'dialTimeout', 'helloTimeout'] as const) {
       if (config[key] !== undefined) positive(config[key], 1, key);
     }
+    this.#admission = new Admission(
+      {
+        maxPendingHellos: count(config.maxPendingHellos, DEFAULT_MAX_PENDING_HELLOS, 'maxPendingHellos'),
+        maxPendingHellosPerAddress: count(
+          config.maxPendingHellosPerAddress,
+          DEFAULT_MAX_PENDING_HELLOS_PER_ADDRESS,
+          'maxPendingHellosPerAddress',
+        ),
+        maxIncomingConnections: count(
+          config.maxIncomingConnections,
+          DEFAULT_MAX_INCOMING_CONNECTIONS,
+          'maxIncomingConnections',
+        ),
+      },
+      (err) => this.#warn(err),
+    );
     this.container = rootContainer.createChildContainer();
     this.#record = {
       name: this.name,
@@ -500,13 +521,17 @@ export class Sidecar<S extends Duplex = Duplex, G extends object = object> exten
       socket.destroy();
       return;
     }
+    const admitted = this.#admission.admit(connection);
+    if (!admitted) return;
     this.#track(socket);
     const helloTimeout = this.#config.helloTimeout ?? DEFAULT_HELLO_TIMEOUT;
     const accepted = await acceptHello(connection, this.self, helloTimeout).catch((err: unknown) => {
-      this.#warn(err);
+      // A connection evicted to make room was reported already; its hello fails as it closes.
+      if (!admitted.evicted) this.#warn(err);
       return undefined;
     });
     if (!accepted || socket.destroyed) return;
+    this.#admission.established(admitted);
     typeSocketErrors(socket, accepted.name);
     const stream = this.#wrap(socket, {
       direction: 'incoming',
@@ -588,6 +613,14 @@ function positive(value: number | undefined, fallback: number, key: string): num
     throw new InvalidConfigError(
       `config.${key} must be a positive number of milliseconds, got ${String(value)}`,
     );
+  }
+  return v;
+}
+
+function count(value: number | undefined, fallback: number, key: string): number {
+  const v = value ?? fallback;
+  if (!Number.isInteger(v) || v < 1) {
+    throw new InvalidConfigError(`config.${key} must be a whole number of at least 1, got ${String(value)}`);
   }
   return v;
 }

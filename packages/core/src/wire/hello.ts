@@ -30,7 +30,13 @@ export interface HelloPeer {
 }
 
 /** Why a callee refused a hello. */
-export type RefuseReason = 'wrong-peer' | 'wrong-namespace' | 'identity-mismatch' | 'bad-hello' | 'stopping';
+export type RefuseReason =
+  | 'wrong-peer'
+  | 'wrong-namespace'
+  | 'identity-mismatch'
+  | 'bad-hello'
+  | 'stopping'
+  | 'busy';
 
 /** Any frame of the hello exchange. */
 export type HelloFrame =

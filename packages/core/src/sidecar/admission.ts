@@ -1,0 +1,202 @@
+import type { Duplex } from 'node:stream';
+import type { IncomingConnection } from '../contracts/transport.js';
+import { type ConnectionLimit, ConnectionLimitError } from '../errors.js';
+import { encodeHello } from '../wire/hello.js';
+
+/** The limits `Admission` enforces (see SidecarConfig for what each means). */
+export interface AdmissionLimits {
+  maxPendingHellos: number;
+  maxPendingHellosPerAddress: number;
+  maxIncomingConnections: number;
+}
+
+/** One accepted connection, from its first byte until it closes. */
+export interface Admitted {
+  readonly stream: Duplex;
+  readonly address: string;
+  /** Waiting for its hello (true) or carrying a stream (false). */
+  pending: boolean;
+  /** When it was accepted, then when it last moved a byte (as far as the last look saw). */
+  since: number;
+  /** Bytes read + written at the last look; -1 when the stream does not count them. */
+  bytes: number;
+  /** Closed by a limit (already reported). */
+  evicted: boolean;
+}
+
+/** How long a refused newcomer keeps its socket, so that the caller can read why, in ms. */
+const BUSY_LINGER_MS = 200;
+
+/**
+ * Connection limits of one sidecar's listeners. A flood must not take the descriptors that
+ * legitimate callers need, so each limit, when reached, sheds the connection that has proven the
+ * least: the one waiting longest for its hello (from the same address first), then the stream
+ * that has been silent longest. Only when every stream is moving bytes is the newcomer refused
+ * (with a `busy` refusal its caller can read). Every eviction and refusal is reported through
+ * `warn` as a ConnectionLimitError.
+ */
+export class Admission {
+  readonly #limits: AdmissionLimits;
+  readonly #warn: (error: ConnectionLimitError) => void;
+  /** Insertion order is age order: the first entry has waited longest. */
+  readonly #pending = new Set<Admitted>();
+  readonly #pendingByAddress = new Map<string, Set<Admitted>>();
+  readonly #established = new Set<Admitted>();
+
+  constructor(limits: AdmissionLimits, warn: (error: ConnectionLimitError) => void) {
+    this.#limits = limits;
+    this.#warn = warn;
+  }
+
+  /** Connections waiting for their hello. */
+  get pending(): number {
+    return this.#pending.size;
+  }
+
+  /** Incoming connections in all: waiting for a hello or carrying a stream. */
+  get total(): number {
+    return this.#pending.size + this.#established.size;
+  }
+
+  /** Admits a new connection (evicting others to make room), or refuses it and returns undefined. */
+  admit(connection: IncomingConnection): Admitted | undefined {
+    const { stream } = connection;
+    const address = sourceAddress(connection.remoteAddress);
+    const limits = this.#limits;
+    const mine = this.#pendingByAddress.get(address);
+    if (mine && mine.size >= limits.maxPendingHellosPerAddress) {
+      this.#evict(first(mine), 'pending-hellos-per-address', limits.maxPendingHellosPerAddress);
+    }
+    if (this.#pending.size >= limits.maxPendingHellos) {
+      this.#evict(first(this.#pending), 'pending-hellos', limits.maxPendingHellos);
+    }
+    if (this.total >= limits.maxIncomingConnections) {
+      const victim = first(this.#pending) ?? this.#idlest();
+      if (!victim) {
+        this.#refuse(stream, address);
+        return undefined;
+      }
+      this.#evict(victim, 'incoming-connections', limits.maxIncomingConnections);
+    }
+    const entry: Admitted = { stream, address, pending: true, since: Date.now(), bytes: -1, evicted: false };
+    this.#pending.add(entry);
+    let group = this.#pendingByAddress.get(address);
+    if (!group) this.#pendingByAddress.set(address, (group = new Set()));
+    group.add(entry);
+    stream.once('close', () => this.#forget(entry));
+    return entry;
+  }
+
+  /** The connection finished its hello: it now carries a stream. */
+  established(entry: Admitted): void {
+    if (!entry.pending || !this.#pending.has(entry)) return;
+    this.#unpend(entry);
+    entry.pending = false;
+    entry.since = Date.now();
+    entry.bytes = bytesOf(entry.stream);
+    this.#established.add(entry);
+  }
+
+  /**
+   * The established stream silent longest, if any is silent: one that moved no byte since the
+   * previous look (or since its hello). A stream that moved bytes since then is busy and spared;
+   * one whose transport counts no bytes is never taken for silent.
+   */
+  #idlest(): Admitted | undefined {
+    const now = Date.now();
+    let victim: Admitted | undefined;
+    for (const entry of this.#established) {
+      const bytes = bytesOf(entry.stream);
+      if (bytes < 0) continue;
+      if (bytes !== entry.bytes) {
+        entry.bytes = bytes;
+        entry.since = now;
+        continue;
+      }
+      if (!victim || entry.since < victim.since) victim = entry;
+    }
+    return victim;
+  }
+
+  #evict(entry: Admitted | undefined, limit: ConnectionLimit, max: number): void {
+    if (!entry) return;
+    this.#forget(entry);
+    entry.evicted = true;
+    entry.stream.destroy();
+    const what = entry.pending
+      ? `the connection from ${entry.address} that waited longest for its hello`
+      : `the stream from ${entry.address} silent for ${Date.now() - entry.since} ms`;
+    this.#warn(
+      new ConnectionLimitError(
+        limit,
+        max,
+        'evicted',
+        `${limitText(limit, max)}: closed ${what} to make room`,
+      ),
+    );
+  }
+
+  #refuse(stream: Duplex, address: string): void {
+    const max = this.#limits.maxIncomingConnections;
+    const message = `${limitText('incoming-connections', max)} and every stream is busy`;
+    stream.on('error', () => {});
+    stream.end(encodeHello({ type: 'refuse', reason: 'busy', message }));
+    setTimeout(() => stream.destroy(), BUSY_LINGER_MS).unref();
+    this.#warn(
+      new ConnectionLimitError('incoming-connections', max, 'refused', `refused ${address}: ${message}`),
+    );
+  }
+
+  #forget(entry: Admitted): void {
+    if (entry.pending) this.#unpend(entry);
+    else this.#established.delete(entry);
+  }
+
+  #unpend(entry: Admitted): void {
+    this.#pending.delete(entry);
+    const group = this.#pendingByAddress.get(entry.address);
+    group?.delete(entry);
+    if (group?.size === 0) this.#pendingByAddress.delete(entry.address);
+  }
+}
+
+function first<T>(set: Set<T>): T | undefined {
+  for (const value of set) return value;
+  return undefined;
+}
+
+function limitText(limit: ConnectionLimit, max: number): string {
+  const what = {
+    'pending-hellos': 'connections waiting for a hello',
+    'pending-hellos-per-address': 'connections waiting for a hello from one address',
+    'incoming-connections': 'incoming connections',
+  }[limit];
+  return `${max} ${what} reached`;
+}
+
+function bytesOf(stream: Duplex): number {
+  const { bytesRead, bytesWritten } = stream as { bytesRead?: unknown; bytesWritten?: unknown };
+  return typeof bytesRead === 'number' && typeof bytesWritten === 'number' ? bytesRead + bytesWritten : -1;
+}
+
+/**
+ * The source a per-address limit counts against, from a transport's `host:port` text: the IPv4
+ * address (IPv4-mapped IPv6 included), or the /64 prefix of an IPv6 address (one host usually
+ * holds a whole /64).
+ */
+export function sourceAddress(remote: string | undefined): string {
+  if (!remote) return 'unknown';
+  let host = /^(.*):\d+$/.exec(remote)?.[1] ?? remote;
+  host = host.replace(/^\[(.*)\]$/, '$1');
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(host);
+  if (mapped) return mapped[1] as string;
+  if (!host.includes(':')) return host;
+  const [head = '', tail] = host.split('::');
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const groups = [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
+  return `${groups
+    .slice(0, 4)
+    .map((g) => Number.parseInt(g || '0', 16).toString(16))
+    .join(':')}::/64`;
+}
