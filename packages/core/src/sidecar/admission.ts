@@ -81,7 +81,10 @@ export class Admission {
     const entry: Admitted = { stream, address, pending: true, since: Date.now(), bytes: -1, evicted: false };
     this.#pending.add(entry);
     let group = this.#pendingByAddress.get(address);
-    if (!group) this.#pendingByAddress.set(address, (group = new Set()));
+    if (!group) {
+      group = new Set();
+      this.#pendingByAddress.set(address, group);
+    }
     group.add(entry);
     stream.once('close', () => this.#forget(entry));
     return entry;
