@@ -15,6 +15,7 @@ export const SCRIPTS = {
   observer: 'test/reliability/peers/observer.ts',
   churner: 'test/reliability/peers/churner.ts',
   flooder: 'test/reliability/peers/flooder.ts',
+  hostile: 'test/reliability/peers/hostile.ts',
 } as const;
 
 /** One request a caller made (a `t:'call'` line). */
