@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { afterAll, describe, expect, it, onTestFailed } from 'vitest';
 import { newFigures, noteMemory, peakRssMiB, recordFigures } from './figures.js';
-import { describePeers, killAllPeers, type Line, spawnPeer } from './proc.js';
+import { describePeers, killAllPeers, spawnPeer } from './proc.js';
 import { callsOf, SCRIPTS, uniqueNamespace, workdir } from './scenario.js';
 
 /** The descriptor limit many machines give a process, and one more socket than it allows. */
