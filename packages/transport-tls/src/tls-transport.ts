@@ -25,6 +25,7 @@ import { once, SocketTransport, type SocketTransportOptions } from '@sidecar/tra
 import { CertWatcher } from './cert-watcher.js';
 import { type Credentials, filesOf, type LoadedCredentials, loadCredentials } from './credentials.js';
 import { CertificateError } from './errors.js';
+import { deferEndUntilSecure } from './half-close.js';
 import { SessionCache } from './session-cache.js';
 import {
   checkCallee,
@@ -176,6 +177,7 @@ export class TlsTransport extends SocketTransport {
       checkServerIdentity: (_host, cert) => checkCallee(cert.subjectaltname, options.expect, where),
     };
     const socket = connect(connectOptions);
+    deferEndUntilSecure(socket);
     socket.on('session', (ticket: Buffer) => {
       if (socket.authorized) this.#sessions.set(key, ticket);
     });
