@@ -16,6 +16,7 @@ export const SCRIPTS = {
   churner: 'test/reliability/peers/churner.ts',
   flooder: 'test/reliability/peers/flooder.ts',
   hostile: 'test/reliability/peers/hostile.ts',
+  prober: 'test/reliability/peers/prober.ts',
 } as const;
 
 /** One request a caller made (a `t:'call'` line). */
