@@ -164,6 +164,24 @@ describe('Admission (the policy alone)', () => {
     expect(streams[1]?.destroyed).toBe(false);
   });
 
+  it('at the total limit sheds a stream silent for longer than the oldest wait for a hello', async () => {
+    const warnings: ConnectionLimitError[] = [];
+    const admission = new Admission(
+      { maxPendingHellos: 10, maxPendingHellosPerAddress: 10, maxIncomingConnections: 2 },
+      (w) => warnings.push(w),
+    );
+    const silent = counted(0);
+    const entry = admission.admit({ stream: silent, remoteAddress: '10.0.0.1:1' });
+    admission.established(entry as NonNullable<typeof entry>);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const waiting = new PassThrough(); // a caller whose hello has not been read yet
+    admission.admit({ stream: waiting, remoteAddress: '10.0.0.2:1' });
+    expect(admission.admit({ stream: new PassThrough(), remoteAddress: '10.0.0.3:1' })).toBeDefined();
+    expect(silent.destroyed).toBe(true);
+    expect(waiting.destroyed).toBe(false);
+    expect(warnings[0]?.message).toMatch(/silent for \d+ ms/);
+  });
+
   it('counts IPv4, IPv4-mapped and IPv6 (per /64) sources', () => {
     expect(sourceAddress('127.0.0.1:5000')).toBe('127.0.0.1');
     expect(sourceAddress('::ffff:10.1.2.3:5000')).toBe('10.1.2.3');

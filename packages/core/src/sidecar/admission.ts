@@ -30,8 +30,8 @@ const BUSY_LINGER_MS = 200;
 /**
  * Connection limits of one sidecar's listeners. A flood must not take the descriptors that
  * legitimate callers need, so each limit, when reached, sheds the connection that has proven the
- * least: the one waiting longest for its hello (from the same address first), then the stream
- * that has been silent longest. Only when every stream is moving bytes is the newcomer refused
+ * least for longest: the one waiting longest for its hello (from the same address first), or at
+ * the total limit that one or the stream silent longest, whichever has waited or been silent longer. Only when every stream is moving bytes is the newcomer refused
  * (with a `busy` refusal its caller can read). Every eviction and refusal is reported through
  * `warn` as a ConnectionLimitError.
  */
@@ -71,7 +71,11 @@ export class Admission {
       this.#evict(first(this.#pending), 'pending-hellos', limits.maxPendingHellos);
     }
     if (this.total >= limits.maxIncomingConnections) {
-      const victim = first(this.#pending) ?? this.#idlest();
+      // Whichever has proven least for longer: the oldest wait for a hello, or the longest silence.
+      const waiting = first(this.#pending);
+      const silent = this.#idlest();
+      const victim =
+        waiting && silent ? (waiting.since <= silent.since ? waiting : silent) : (waiting ?? silent);
       if (!victim) {
         this.#refuse(stream, address);
         return undefined;
