@@ -190,8 +190,13 @@ export class RecordNotFoundError extends SidecarError {
   override readonly retryable = true;
 }
 
-/** Which connection limit a ConnectionLimitError is about (see SidecarConfig). */
-export type ConnectionLimit = 'pending-hellos' | 'pending-hellos-per-address' | 'incoming-connections';
+/** Which connection limit a ConnectionLimitError is about (see SidecarConfig; handshakes: TLS). */
+export type ConnectionLimit =
+  | 'pending-hellos'
+  | 'pending-hellos-per-address'
+  | 'incoming-connections'
+  | 'pending-handshakes'
+  | 'pending-handshakes-per-address';
 
 /**
  * A connection limit was reached: a connection was closed to make room (`action: 'evicted'`: the

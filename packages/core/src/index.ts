@@ -100,6 +100,7 @@ export {
 export { duplexPair } from './transport/duplex-pair.js';
 export { MemoryTransport, memoryTransport } from './transport/memory-transport.js';
 export { abortErrorOf, delay, raceSignal, throwIfAborted, withTimeout } from './util/abort.js';
+export { sourceAddress, type Waiting, WaitingRoom } from './util/waiting-room.js';
 export {
   encodeHello,
   HELLO_MAGIC,

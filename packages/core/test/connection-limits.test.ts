@@ -13,7 +13,8 @@ import {
 } from '@sidecar/core';
 import { eventually, readAll } from '@sidecar/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Admission, sourceAddress } from '../src/sidecar/admission.js';
+import { Admission } from '../src/sidecar/admission.js';
+import { sourceAddress } from '../src/util/waiting-room.js';
 
 const running: Sidecar[] = [];
 const sockets: Socket[] = [];

@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream';
 import type { IncomingConnection } from '../contracts/transport.js';
 import { type ConnectionLimit, ConnectionLimitError } from '../errors.js';
+import { sourceAddress, WaitingRoom } from '../util/waiting-room.js';
 import { encodeHello } from '../wire/hello.js';
 
 /** The limits `Admission` enforces (see SidecarConfig for what each means). */
@@ -38,14 +39,20 @@ const BUSY_LINGER_MS = 200;
 export class Admission {
   readonly #limits: AdmissionLimits;
   readonly #warn: (error: ConnectionLimitError) => void;
-  /** Insertion order is age order: the first entry has waited longest. */
-  readonly #pending = new Set<Admitted>();
-  readonly #pendingByAddress = new Map<string, Set<Admitted>>();
+  /** Connections waiting for their hello, oldest first. */
+  readonly #pending: WaitingRoom<Admitted>;
   readonly #established = new Set<Admitted>();
 
   constructor(limits: AdmissionLimits, warn: (error: ConnectionLimitError) => void) {
     this.#limits = limits;
     this.#warn = warn;
+    this.#pending = new WaitingRoom(
+      { max: limits.maxPendingHellos, maxPerAddress: limits.maxPendingHellosPerAddress },
+      (entry, limit) =>
+        limit === 'total'
+          ? this.#evict(entry, 'pending-hellos', limits.maxPendingHellos)
+          : this.#evict(entry, 'pending-hellos-per-address', limits.maxPendingHellosPerAddress),
+    );
   }
 
   /** Connections waiting for their hello. */
@@ -63,16 +70,10 @@ export class Admission {
     const { stream } = connection;
     const address = sourceAddress(connection.remoteAddress);
     const limits = this.#limits;
-    const mine = this.#pendingByAddress.get(address);
-    if (mine && mine.size >= limits.maxPendingHellosPerAddress) {
-      this.#evict(first(mine), 'pending-hellos-per-address', limits.maxPendingHellosPerAddress);
-    }
-    if (this.#pending.size >= limits.maxPendingHellos) {
-      this.#evict(first(this.#pending), 'pending-hellos', limits.maxPendingHellos);
-    }
+    this.#pending.makeRoom(address);
     if (this.total >= limits.maxIncomingConnections) {
       // Whichever has proven least for longer: the oldest wait for a hello, or the longest silence.
-      const waiting = first(this.#pending);
+      const waiting = this.#pending.oldest();
       const silent = this.#idlest();
       const victim =
         waiting && silent ? (waiting.since <= silent.since ? waiting : silent) : (waiting ?? silent);
@@ -84,12 +85,6 @@ export class Admission {
     }
     const entry: Admitted = { stream, address, pending: true, since: Date.now(), bytes: -1, evicted: false };
     this.#pending.add(entry);
-    let group = this.#pendingByAddress.get(address);
-    if (!group) {
-      group = new Set();
-      this.#pendingByAddress.set(address, group);
-    }
-    group.add(entry);
     stream.once('close', () => this.#forget(entry));
     return entry;
   }
@@ -97,7 +92,7 @@ export class Admission {
   /** The connection finished its hello: it now carries a stream. */
   established(entry: Admitted): void {
     if (!entry.pending || !this.#pending.has(entry)) return;
-    this.#unpend(entry);
+    this.#pending.remove(entry);
     entry.pending = false;
     entry.since = Date.now();
     entry.bytes = bytesOf(entry.stream);
@@ -155,21 +150,9 @@ export class Admission {
   }
 
   #forget(entry: Admitted): void {
-    if (entry.pending) this.#unpend(entry);
+    if (entry.pending) this.#pending.remove(entry);
     else this.#established.delete(entry);
   }
-
-  #unpend(entry: Admitted): void {
-    this.#pending.delete(entry);
-    const group = this.#pendingByAddress.get(entry.address);
-    group?.delete(entry);
-    if (group?.size === 0) this.#pendingByAddress.delete(entry.address);
-  }
-}
-
-function first<T>(set: Set<T>): T | undefined {
-  for (const value of set) return value;
-  return undefined;
 }
 
 function limitText(limit: ConnectionLimit, max: number): string {
@@ -177,6 +160,8 @@ function limitText(limit: ConnectionLimit, max: number): string {
     'pending-hellos': 'connections waiting for a hello',
     'pending-hellos-per-address': 'connections waiting for a hello from one address',
     'incoming-connections': 'incoming connections',
+    'pending-handshakes': 'connections waiting for a TLS handshake',
+    'pending-handshakes-per-address': 'connections waiting for a TLS handshake from one address',
   }[limit];
   return `${max} ${what} reached`;
 }
@@ -184,26 +169,4 @@ function limitText(limit: ConnectionLimit, max: number): string {
 function bytesOf(stream: Duplex): number {
   const { bytesRead, bytesWritten } = stream as { bytesRead?: unknown; bytesWritten?: unknown };
   return typeof bytesRead === 'number' && typeof bytesWritten === 'number' ? bytesRead + bytesWritten : -1;
-}
-
-/**
- * The source a per-address limit counts against, from a transport's `host:port` text: the IPv4
- * address (IPv4-mapped IPv6 included), or the /64 prefix of an IPv6 address (one host usually
- * holds a whole /64).
- */
-export function sourceAddress(remote: string | undefined): string {
-  if (!remote) return 'unknown';
-  let host = /^(.*):\d+$/.exec(remote)?.[1] ?? remote;
-  host = host.replace(/^\[(.*)\]$/, '$1');
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(host);
-  if (mapped) return mapped[1] as string;
-  if (!host.includes(':')) return host;
-  const [head = '', tail] = host.split('::');
-  const left = head ? head.split(':') : [];
-  const right = tail ? tail.split(':') : [];
-  const groups = [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
-  return `${groups
-    .slice(0, 4)
-    .map((g) => Number.parseInt(g || '0', 16).toString(16))
-    .join(':')}::/64`;
 }
