@@ -1,4 +1,5 @@
 import { readdirSync } from 'node:fs';
+import { createDevCa, issuePeerCertificate } from '@sidecar/transport-tls';
 import { afterAll, describe, expect, it, onTestFailed } from 'vitest';
 import { newFigures, noteMemory, peakRssMiB, recordFigures } from './figures.js';
 import { describePeers, killAllPeers, spawnPeer } from './proc.js';
@@ -9,6 +10,16 @@ const FD_LIMIT = 1024;
 const HOSTILE_SOCKETS = 1100;
 const LEGIT_CALLS = 200;
 const ulimit = (n: number) => ['bash', '-c', `ulimit -n ${n} && exec "$0" "$@"`];
+
+/** A CA and TLS credentials for the target and the caller in `namespace` (PEM strings). */
+async function tlsCredentials(namespace: string) {
+  const ca = await createDevCa();
+  const pem = async (name: string) => {
+    const pair = await issuePeerCertificate(ca, { name, namespace });
+    return { ca: ca.cert, cert: pair.cert, key: pair.key };
+  };
+  return { target: await pem('target'), caller: await pem('caller') };
+}
 
 function openFds(pid: number): number {
   try {
@@ -25,15 +36,23 @@ describe('hostile: a connection flood against a peer limited to 1024 descriptors
     work.remove();
   });
 
-  for (const mode of ['half-hello', 'silent-hello'] as const) {
-    it(`${mode}: ${HOSTILE_SOCKETS} hostile sockets, legitimate callers by name are all served`, async () => {
+  const cases = [
+    { mode: 'half-hello', tls: false, what: 'half a hello, then nothing' },
+    { mode: 'silent-hello', tls: false, what: 'a full hello, then nothing' },
+    { mode: 'silent', tls: true, what: 'a TCP connect to the TLS port, then no handshake' },
+  ] as const;
+  for (const { mode, tls, what } of cases) {
+    const scenario = `${mode}${tls ? ' over tls' : ''}`;
+    it(`${scenario}: ${HOSTILE_SOCKETS} hostile sockets (${what}), legitimate callers by name are all served`, async () => {
       onTestFailed(() => console.error(`peers:\n${describePeers()}`));
-      const figures = newFigures(`hostile: ${mode} flood`, 'sqlite');
+      const figures = newFigures(`hostile: ${scenario} flood`, 'sqlite');
       const began = Date.now();
-      const base = { registry: `sqlite:${work.dir}/registry.db`, namespace: uniqueNamespace(mode) };
+      const namespace = uniqueNamespace(mode);
+      const base = { registry: `sqlite:${work.dir}/registry.db`, namespace };
+      const credentials = tls ? await tlsCredentials(namespace) : undefined;
       const server = spawnPeer(
         SCRIPTS.server,
-        { ...base, app: 'target', names: ['target'] },
+        { ...base, app: 'target', names: ['target'], ...(credentials ? { tls: credentials.target } : {}) },
         { label: 'target', prefix: ulimit(FD_LIMIT) },
       );
       const ready = await server.ready();
@@ -70,6 +89,7 @@ describe('hostile: a connection flood against a peer limited to 1024 descriptors
           loops: 4,
           count: LEGIT_CALLS,
           durationMs: 120_000,
+          ...(credentials ? { tls: credentials.caller } : {}),
         },
         { label: 'caller' },
       );
@@ -110,7 +130,7 @@ describe('hostile: a connection flood against a peer limited to 1024 descriptors
         crashes: crashes.length,
       };
       figures.notes.push(
-        `${mode}: a peer under \`ulimit -n ${FD_LIMIT}\` (default limits) met ${HOSTILE_SOCKETS} hostile sockets from 127.0.0.2 ` +
+        `${scenario}: a peer under \`ulimit -n ${FD_LIMIT}\` (default limits) met ${HOSTILE_SOCKETS} hostile sockets from 127.0.0.2 (${what}) ` +
           `kept open by reconnecting (${summary.opened} connections in all, ${summary.bytesSent} bytes, ${summary.closedByPeer} closed by the peer); ` +
           `its descriptors peaked at ${fdMax}; ${done.ok}/${LEGIT_CALLS} calls by name from another process succeeded, 0 crashes`,
       );

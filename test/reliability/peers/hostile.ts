@@ -1,7 +1,8 @@
 /**
  * A hostile process: keeps `sockets` connections open to one endpoint, each sending
  * - `mode: 'half-hello'`: the first 5 bytes of a hello, then nothing, or
- * - `mode: 'silent-hello'`: a complete, valid hello (it reads the welcome), then nothing.
+ * - `mode: 'silent-hello'`: a complete, valid hello (it reads the welcome), then nothing;
+ * - `mode: 'silent'`: nothing at all (on a TLS port: a handshake that never starts).
  * When the far side closes one, it opens another after `reconnectMs`, so the pressure never
  * drops. Prints `flooding` once every socket has been opened once, `sample` lines on
  * `{cmd:'sample'}`, and a `hostile` summary on `{cmd:'stop'}`.
@@ -16,7 +17,7 @@ interface HostileConfig {
   port: number;
   /** The source address to bind (another loopback address plays another host). @default '127.0.0.1' */
   localAddress?: string;
-  mode: 'half-hello' | 'silent-hello';
+  mode: 'half-hello' | 'silent-hello' | 'silent';
   /** Sockets kept open at once. @default 1100 */
   sockets?: number;
   /** Pause before replacing a socket the far side closed, in ms. @default 50 */
@@ -34,6 +35,7 @@ const counts = { opened: 0, closedByPeer: 0, connectErrors: 0, welcomed: 0, byte
 let stopping = false;
 
 function payload(): Buffer {
+  if (config.mode === 'silent') return Buffer.alloc(0);
   if (config.mode === 'half-hello') return Buffer.from('SCAR\u0001', 'latin1');
   return encodeHello({
     type: 'hello',
@@ -62,7 +64,7 @@ function one(): Promise<void> {
       counts.heldMax = Math.max(counts.heldMax, open.size);
       const bytes = payload();
       counts.bytesSent += bytes.length;
-      socket.write(bytes);
+      if (bytes.length > 0) socket.write(bytes);
       if (config.mode === 'silent-hello') {
         readHello(socket).then(
           (answer) => {

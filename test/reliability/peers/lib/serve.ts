@@ -16,6 +16,8 @@ export interface PeerBase {
   ttl?: number;
   /** Options of the TCP transport (`host`, `port`, `advertiseHost`). @default {} */
   tcp?: { host?: string; port?: number; advertiseHost?: string };
+  /** Use TLS instead of TCP, with these PEM credentials (the certificate names this peer). @default undefined */
+  tls?: { ca: string; cert: string; key: string };
 }
 
 const MAX_WARNINGS = 200;
@@ -28,8 +30,9 @@ export function sidecarConfig(base: PeerBase, name: string): SidecarConfig {
     registry: base.registry as SidecarConfig['registry'],
     namespace: base.namespace,
     ...(base.ttl ? { ttl: base.ttl } : {}),
-    transports: ['tcp'],
-    ...(base.tcp ? { transportOptions: { tcp: base.tcp } } : {}),
+    ...(base.tls
+      ? { transports: ['tls'], transportOptions: { tls: base.tls } }
+      : { transports: ['tcp'], ...(base.tcp ? { transportOptions: { tcp: base.tcp } } : {}) }),
   };
 }
 
