@@ -129,6 +129,29 @@ describe('connection limits', () => {
     expect(limits.map((w) => [w.limit, w.action])).toContainEqual(['incoming-connections', 'evicted']);
   });
 
+  it('serves a legitimate burst of 600 concurrent streams from one address with the default limits', async () => {
+    const store = randomBytes(4).toString('hex');
+    const server = createSidecar({ name: 'callee', registry: `memory:${store}`, transports: ['tcp'] });
+    const client = createSidecar({
+      name: 'caller',
+      registry: `memory:${store}`,
+      transports: ['tcp'],
+      register: false,
+    });
+    running.push(server, client);
+    server.on('stream', (s) => s.pipe(s));
+    await server.start();
+    await client.start();
+    const replies = await Promise.all(
+      Array.from({ length: 600 }, async (_, i) => {
+        const stream = client.to('callee');
+        stream.end(`burst ${i}`);
+        return (await readAll(stream)).toString();
+      }),
+    );
+    expect(replies).toEqual(Array.from({ length: 600 }, (_, i) => `burst ${i}`));
+  });
+
   it('refuses options that are not whole numbers of at least 1', () => {
     for (const bad of [0, -1, 1.5, Number.NaN]) {
       expect(() => createSidecar({ name: 'x', maxIncomingConnections: bad })).toThrow(InvalidConfigError);
