@@ -37,6 +37,26 @@ export interface Figures {
   notes: string[];
   /** Wall time of the scenario, in ms. */
   durationMs: number;
+  /** Hostile-input scenarios only: what the attacker did and what it cost the peer. */
+  hostile?: HostileFigures;
+}
+
+/** What a hostile-input scenario measured (test/reliability/hostile-*.test.ts). */
+export interface HostileFigures {
+  /** Hostile connections opened in all (reconnections included). */
+  connectionsOpened: number;
+  /** Most hostile connections open at once, as the attacker saw them. */
+  heldAtOnce: number;
+  /** Hostile connections still open when the legitimate callers had finished. */
+  heldAtEnd: number;
+  /** Hostile connections the peer closed. */
+  closedByPeer: number;
+  /** Bytes the attacker sent. */
+  bytesSent: number;
+  /** Most descriptors the attacked peer had open at once (sampled). */
+  peerFdsMax: number;
+  /** Crashes of any process (must be 0). */
+  crashes: number;
 }
 
 /** Saves a scenario's figures for the report (one file per scenario). */

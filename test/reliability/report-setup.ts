@@ -79,6 +79,7 @@ export function renderReport(figures: Figures[], wallMs: number): string {
         `${ms(f.recoveryMs.length ? Math.max(...f.recoveryMs) : Number.NaN)} | ${f.dataLost} | ${f.failedInFlight} | ` +
         `${mib(f.memoryMiB)} | ${(f.durationMs / 1000).toFixed(1)} s |`,
     ),
+    ...hostileSection(figures),
     '',
     '## Notes',
     '',
@@ -86,4 +87,24 @@ export function renderReport(figures: Figures[], wallMs: number): string {
     '',
   ];
   return lines.join('\n');
+}
+
+/** The hostile-input table: one row per scenario that recorded `hostile` figures. */
+function hostileSection(figures: Figures[]): string[] {
+  const hostile = figures.filter((f) => f.hostile);
+  if (hostile.length === 0) return [];
+  return [
+    '',
+    '## Hostile input',
+    '',
+    '| scenario | hostile connections opened | held at once / at the end | closed by the peer | bytes sent | peer descriptors max | legit calls ok | peak RSS MiB | crashes |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...hostile.map((f) => {
+      const h = f.hostile as NonNullable<Figures['hostile']>;
+      return (
+        `| ${f.scenario} | ${h.connectionsOpened} | ${h.heldAtOnce} / ${h.heldAtEnd} | ${h.closedByPeer} | ` +
+        `${bytes(h.bytesSent)} | ${h.peerFdsMax || '-'} | ${f.calls}/${f.streams} | ${mib(f.memoryMiB)} | ${h.crashes} |`
+      );
+    }),
+  ];
 }

@@ -15,6 +15,8 @@ export const SCRIPTS = {
   observer: 'test/reliability/peers/observer.ts',
   churner: 'test/reliability/peers/churner.ts',
   flooder: 'test/reliability/peers/flooder.ts',
+  hostile: 'test/reliability/peers/hostile.ts',
+  prober: 'test/reliability/peers/prober.ts',
 } as const;
 
 /** One request a caller made (a `t:'call'` line). */

@@ -28,15 +28,30 @@ export function isSidecarError(err: unknown): err is SidecarError {
   return err instanceof SidecarError;
 }
 
-/** A peer name or pattern breaks the naming rules (see `validateName`). */
+/**
+ * A peer name, pattern, namespace or instance id breaks the naming rules (see `validateName`,
+ * `validateNamespace`, `validateInstanceId`). `kind` says which of them.
+ */
 export class InvalidNameError extends SidecarError {
   readonly code = 'SIDECAR_ERR_INVALID_NAME';
   constructor(
     readonly input: unknown,
     reason: string,
+    readonly kind: 'peer name' | 'namespace' | 'instance id' = 'peer name',
   ) {
-    super(`invalid peer name ${JSON.stringify(input)}: ${reason}`);
+    super(`invalid ${kind} ${shown(input)}: ${reason}`);
   }
+}
+
+const SHOWN_MAX = 100;
+const INVISIBLE = /[\p{Default_Ignorable_Code_Point}\p{Bidi_Control}]/gu;
+
+/** `input` quoted for a message: escapes control and invisible characters, cut to 100 characters. */
+function shown(input: unknown): string {
+  const text =
+    typeof input === 'string' && input.length > SHOWN_MAX ? `${input.slice(0, SHOWN_MAX)}...` : input;
+  const json = JSON.stringify(text) ?? String(text);
+  return json.replace(INVISIBLE, (ch) => `\\u${(ch.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`);
 }
 
 /** The configuration passed to createSidecar (or an environment variable) cannot be used. */
@@ -228,6 +243,32 @@ export class RecordNotFoundError extends SidecarError {
   override readonly retryable = true;
 }
 
+/** Which connection limit a ConnectionLimitError is about (see SidecarConfig; handshakes: TLS). */
+export type ConnectionLimit =
+  | 'pending-hellos'
+  | 'pending-hellos-per-address'
+  | 'incoming-connections'
+  | 'pending-handshakes'
+  | 'pending-handshakes-per-address';
+
+/**
+ * A connection limit was reached: a connection was closed to make room (`action: 'evicted'`: the
+ * one waiting longest for its hello, or the stream silent longest) or the newcomer was refused
+ * (`'refused'`, every stream being busy). Reported as a `warning`; the listener keeps serving.
+ */
+export class ConnectionLimitError extends SidecarError {
+  readonly code = 'SIDECAR_ERR_CONNECTION_LIMIT';
+  override readonly retryable = true;
+  constructor(
+    readonly limit: ConnectionLimit,
+    readonly max: number,
+    readonly action: 'evicted' | 'refused',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /** The connection closed before the operation finished. */
 export class ConnectionClosedError extends SidecarError {
   readonly code = 'SIDECAR_ERR_CONNECTION_CLOSED';
@@ -259,5 +300,6 @@ export type SidecarErrorCode =
   | RegistryAuthError['code']
   | InvalidRecordError['code']
   | RecordNotFoundError['code']
+  | ConnectionLimitError['code']
   | ConnectionClosedError['code']
   | InternalError['code'];

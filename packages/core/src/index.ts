@@ -28,9 +28,12 @@ export * from './errors.js';
 export {
   globToRegExp,
   isPattern,
+  MAX_INSTANCE_ID_LENGTH,
   MAX_NAME_LENGTH,
   matchName,
+  validateInstanceId,
   validateName,
+  validateNamespace,
   validatePattern,
 } from './names.js';
 export {
@@ -116,6 +119,7 @@ export { duplexPair } from './transport/duplex-pair.js';
 export { MemoryTransport, memoryTransport } from './transport/memory-transport.js';
 export { abortErrorOf, delay, onAbort, raceSignal, throwIfAborted, withTimeout } from './util/abort.js';
 export { addressBits, inNetwork, type Network, parseNetwork, undialableReason } from './util/cidr.js';
+export { sourceAddress, type Waiting, WaitingRoom } from './util/waiting-room.js';
 export {
   encodeHello,
   HELLO_MAGIC,

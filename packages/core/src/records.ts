@@ -1,5 +1,5 @@
 import { InvalidRecordError } from './errors.js';
-import { validateName } from './names.js';
+import { validateInstanceId, validateName, validateNamespace } from './names.js';
 
 /** One address a peer listens on, for one transport. */
 export interface Endpoint {
@@ -92,10 +92,16 @@ export function parseRecord(value: unknown): InstanceRecord {
   } catch (err) {
     fail('name', `is invalid (${(err as Error).message})`);
   }
-  if (typeof instanceId !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(instanceId)) {
-    fail('instanceId', 'is not an id');
+  for (const [field, value, validate] of [
+    ['instanceId', instanceId, validateInstanceId],
+    ['namespace', namespace, validateNamespace],
+  ] as const) {
+    try {
+      validate(value);
+    } catch (err) {
+      fail(field, `is invalid (${(err as Error).message})`);
+    }
   }
-  if (typeof namespace !== 'string' || namespace.length > 255) fail('namespace', 'is not a string');
   if (!Array.isArray(endpoints)) fail('endpoints', 'is not an array');
   if (!Array.isArray(methods) || !methods.every((m) => typeof m === 'string')) {
     fail('methods', 'is not an array of strings');
@@ -103,8 +109,8 @@ export function parseRecord(value: unknown): InstanceRecord {
   if (metadata !== undefined && !isObject(metadata)) fail('metadata', 'is not an object');
   return {
     name: name as string,
-    instanceId,
-    namespace,
+    instanceId: instanceId as string,
+    namespace: namespace as string,
     endpoints: endpoints.map(parseEndpoint),
     methods: [...methods],
     metadata: (metadata ?? {}) as InstanceRecord['metadata'],

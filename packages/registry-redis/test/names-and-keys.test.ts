@@ -20,8 +20,7 @@ const TRICKY = [
   'name:61',
   'events',
   'ünïcødé-名前-🚀',
-  'u\u0308nicode', // decomposed form: a different name from its composed look-alike
-  'ünicode',
+  'ünicode', // its decomposed form (u + U+0308) is refused as a look-alike name (not NFC)
 ];
 
 describe('redis registry: names and keys', () => {
@@ -37,7 +36,7 @@ describe('redis registry: names and keys', () => {
     const seen: string[] = [];
     monitor.on('monitor', (_time: string, args: string[]) => seen.push(String(args[0])));
     try {
-      const registry = new RedisRegistry({ url: server.url, namespace: 'a:{b}*', sweepInterval: 20 });
+      const registry = new RedisRegistry({ url: server.url, namespace: 'a:{b}%', sweepInterval: 20 });
       made.push(registry);
       await registry.start();
       await registry.watch();

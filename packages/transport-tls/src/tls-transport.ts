@@ -26,6 +26,8 @@ import { once, SocketTransport, type SocketTransportOptions } from '@sidecar/tra
 import { CertWatcher } from './cert-watcher.js';
 import { type Credentials, filesOf, type LoadedCredentials, loadCredentials } from './credentials.js';
 import { CertificateError } from './errors.js';
+import { deferEndUntilSecure } from './half-close.js';
+import { limitHandshakes } from './handshake-limits.js';
 import { SessionCache } from './session-cache.js';
 import {
   checkCallee,
@@ -52,12 +54,24 @@ export interface TlsOptions extends SocketTransportOptions, Partial<Credentials>
   highWaterMark?: number;
   /** TLS sessions kept for resumption (per endpoint and expected peer); 0 turns resumption off. @default 256 */
   sessionCacheSize?: number;
+  /**
+   * Accepted connections that may be in their TLS handshake at once. When full, the one waiting
+   * longest is closed to make room (see docs/security.md, connection limits).
+   * @default 128
+   */
+  maxPendingHandshakes?: number;
+  /** The same limit per source address (per /64 for IPv6): one address cannot evict another's. @default 32 */
+  maxPendingHandshakesPerAddress?: number;
 }
 
 /** Default lowest TLS version. */
 export const DEFAULT_MIN_VERSION: SecureVersion = 'TLSv1.3';
 /** Default TLS handshake timeout, in ms. */
 export const DEFAULT_HANDSHAKE_TIMEOUT = 5000;
+/** Default limit of connections in their TLS handshake, in total. */
+export const DEFAULT_MAX_PENDING_HANDSHAKES = 128;
+/** Default limit of connections in their TLS handshake, per source address. */
+export const DEFAULT_MAX_PENDING_HANDSHAKES_PER_ADDRESS = 32;
 
 /**
  * Mutual TLS over the shared socket listener/dialer of @sidecar/transport-tcp. The caller checks
@@ -150,7 +164,9 @@ export class TlsTransport extends SocketTransport {
     });
     this.#servers.set(server, onError);
     server.once('close', () => this.#servers.delete(server));
+    const handshakes = limitHandshakes(server, this.#handshakeLimits(), onError);
     server.on('secureConnection', (socket: TLSSocket) => {
+      handshakes.done(socket);
       const identity = verifyCaller(socket, remoteOf(socket));
       if (identity instanceof CertificateError) {
         onError(identity);
@@ -162,6 +178,7 @@ export class TlsTransport extends SocketTransport {
       accept(socket, identity);
     });
     server.on('tlsClientError', (err: Error, socket: TLSSocket) => {
+      handshakes.done(socket);
       onError(serverHandshakeError(err, remoteOf(socket), handshakeTimeout));
       // Node leaves a timed-out socket open: close it here.
       socket.destroy();
@@ -185,6 +202,7 @@ export class TlsTransport extends SocketTransport {
       checkServerIdentity: (_host, cert) => checkCallee(cert.subjectaltname, options.expect, where),
     };
     const socket = connect(connectOptions);
+    deferEndUntilSecure(socket);
     socket.on('session', (ticket: Buffer) => {
       if (socket.authorized) this.#sessions.set(key, ticket);
     });
@@ -222,6 +240,23 @@ export class TlsTransport extends SocketTransport {
   #loaded(): LoadedCredentials {
     if (!this.#credentials) throw new InvalidConfigError('the TLS credentials are not loaded yet');
     return this.#credentials;
+  }
+
+  #handshakeLimits(): { max: number; maxPerAddress: number } {
+    const max = this.#tls.maxPendingHandshakes ?? DEFAULT_MAX_PENDING_HANDSHAKES;
+    const maxPerAddress =
+      this.#tls.maxPendingHandshakesPerAddress ?? DEFAULT_MAX_PENDING_HANDSHAKES_PER_ADDRESS;
+    for (const [key, value] of [
+      ['maxPendingHandshakes', max],
+      ['maxPendingHandshakesPerAddress', maxPerAddress],
+    ] as const) {
+      if (!Number.isInteger(value) || value < 1) {
+        throw new InvalidConfigError(
+          `tls option ${key} must be a whole number of at least 1, got ${String(value)}`,
+        );
+      }
+    }
+    return { max, maxPerAddress };
   }
 
   #handshakeTimeout(): number {

@@ -20,6 +20,14 @@ export const DEFAULT_HELLO_TIMEOUT = 5000;
 /** Default time `start()` keeps retrying while the network or the registry is not there yet, in ms. */
 export const DEFAULT_START_TIMEOUT = 0;
 
+// ---- connection limits (docs/security.md) ----
+/** Default limit of accepted connections waiting for their hello, in total. */
+export const DEFAULT_MAX_PENDING_HELLOS = 128;
+/** Default limit of accepted connections waiting for their hello, per source address (IPv6: per /64). */
+export const DEFAULT_MAX_PENDING_HELLOS_PER_ADDRESS = 32;
+/** Default limit of incoming connections (waiting for a hello or carrying a stream), in total. */
+export const DEFAULT_MAX_INCOMING_CONNECTIONS = 512;
+
 /** A registry: a built-in name, a URL, or a plugin object. */
 export type RegistrySpec =
   | RegistryName
@@ -117,6 +125,27 @@ export interface SidecarConfig<W extends readonly WrapperSpec[] = readonly Wrapp
    * @default 0
    */
   startTimeout?: number;
+  // ---- connection limits: see docs/security.md ----
+  /**
+   * Accepted connections that may wait for their hello at once. When full, the one waiting
+   * longest is closed to make room (a caller sends its hello at once, a flood does not).
+   * @default 128
+   */
+  maxPendingHellos?: number;
+  /**
+   * The same limit per source address (per /64 for IPv6), so one address cannot crowd out the
+   * others: its own oldest waiting connection is closed to make room.
+   * @default 32
+   */
+  maxPendingHellosPerAddress?: number;
+  /**
+   * Incoming connections in all (waiting for a hello or carrying a stream), over every
+   * transport. At the limit the stream silent longest (no byte either way) is closed to make
+   * room; if every stream is moving bytes, the newcomer is refused (`busy`). Keep it below the
+   * process's descriptor limit (`ulimit -n`, often 1024).
+   * @default 512
+   */
+  maxIncomingConnections?: number;
   /** Order in which instances of a name are tried. @default 'round-robin' */
   strategy?: Strategy;
   /** Free-form JSON published in this peer's registry record. @default {} */

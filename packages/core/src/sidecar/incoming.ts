@@ -1,14 +1,16 @@
 import type { IncomingConnection } from '../contracts/transport.js';
 import { HelloRefusedError, isSidecarError, ProtocolError, TimeoutError } from '../errors.js';
-import { validateName } from '../names.js';
 import type { PeerInfo } from '../records.js';
-import { encodeHello, type HelloPeer, type RefuseReason, readHello } from '../wire/hello.js';
+import { encodeHello, type HelloPeer, helloProblem, type RefuseReason, readHello } from '../wire/hello.js';
 
 const REFUSE_LINGER_MS = 1000;
+/** Longest refusal message sent back, in characters. */
+const MAX_REFUSE_TEXT = 300;
 
 function refuse(connection: IncomingConnection, reason: RefuseReason, message: string): never {
   const { stream } = connection;
-  stream.end(encodeHello({ type: 'refuse', reason, message }));
+  const text = message.length > MAX_REFUSE_TEXT ? `${message.slice(0, MAX_REFUSE_TEXT)}...` : message;
+  stream.end(encodeHello({ type: 'refuse', reason, message: text }));
   setTimeout(() => stream.destroy(), REFUSE_LINGER_MS).unref();
   throw new HelloRefusedError(
     reason,
@@ -38,18 +40,11 @@ export async function acceptHello(
   timer.unref();
   try {
     const frame = await readHello(stream);
-    if (frame.type !== 'hello')
-      refuse(connection, 'bad-hello', `expected a hello, got a ${String(frame.type)}`);
+    const problem = helloProblem(frame);
+    if (problem !== undefined || frame.type !== 'hello') {
+      refuse(connection, 'bad-hello', problem ?? 'not a hello');
+    }
     const from = frame.from;
-    try {
-      validateName(from?.name);
-      validateName(frame.to?.name);
-    } catch (err) {
-      refuse(connection, 'bad-hello', (err as Error).message);
-    }
-    if (typeof from.instanceId !== 'string' || typeof from.namespace !== 'string') {
-      refuse(connection, 'bad-hello', 'the hello lacks an instanceId or namespace');
-    }
     if (from.namespace !== self.namespace) {
       refuse(connection, 'wrong-namespace', `this is namespace "${self.namespace}", not "${from.namespace}"`);
     }

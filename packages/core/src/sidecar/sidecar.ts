@@ -13,15 +13,19 @@ import {
   NotStartedError,
   type SidecarError,
 } from '../errors.js';
-import { isPattern, matchName, validateName, validatePattern } from '../names.js';
+import { isPattern, matchName, validateName, validateNamespace, validatePattern } from '../names.js';
 import { type Endpoint, type InstanceRecord, type JsonValue, type PeerInfo, peerInfoOf } from '../records.js';
 import { REGISTRY, resolveAllTokens, resolveToken, TRANSPORT, WRAPPER } from '../tokens.js';
 import { delay, throwIfAborted } from '../util/abort.js';
+import { Admission } from './admission.js';
 import { loadRegistry, loadTransport, loadWrapper } from './builtins.js';
 import {
   DEFAULT_CONNECT_TIMEOUT,
   DEFAULT_DIAL_TIMEOUT,
   DEFAULT_HELLO_TIMEOUT,
+  DEFAULT_MAX_INCOMING_CONNECTIONS,
+  DEFAULT_MAX_PENDING_HELLOS,
+  DEFAULT_MAX_PENDING_HELLOS_PER_ADDRESS,
   DEFAULT_REGISTRY,
   DEFAULT_START_TIMEOUT,
   DEFAULT_TRANSPORTS,
@@ -139,6 +143,7 @@ export class Sidecar<S extends Duplex = Duplex, G extends object = object> exten
   #record: RecordInput;
   #recordUpdate: Promise<unknown> = Promise.resolve();
   readonly #forwarders: Array<[string, (...args: never[]) => void]> = [];
+  readonly #admission: Admission;
 
   /** Use `createSidecar(config)`. */
   constructor(config: SidecarConfig) {
@@ -146,10 +151,10 @@ export class Sidecar<S extends Duplex = Duplex, G extends object = object> exten
     this.name = validateName(config.name);
     this.#env = config.env ?? process.env;
     this.namespace = config.namespace ?? this.#env.SIDECAR_NAMESPACE ?? 'default';
-    if (this.namespace.length > 255 || /[\s/]/.test(this.namespace)) {
-      throw new InvalidConfigError(
-        `invalid namespace ${JSON.stringify(this.namespace)}: no whitespace or '/', at most 255 characters`,
-      );
+    try {
+      validateNamespace(this.namespace);
+    } catch (err) {
+      throw new InvalidConfigError((err as Error).message, { cause: err });
     }
     this.instanceId = randomBytes(12).toString('base64url');
     this.#config = config;
@@ -166,6 +171,22 @@ export class Sidecar<S extends Duplex = Duplex, G extends object = object> exten
     if (config.dialPolicy !== undefined && typeof config.dialPolicy !== 'function') {
       throw new InvalidConfigError('config.dialPolicy must be a function (endpoint) => boolean');
     }
+    this.#admission = new Admission(
+      {
+        maxPendingHellos: count(config.maxPendingHellos, DEFAULT_MAX_PENDING_HELLOS, 'maxPendingHellos'),
+        maxPendingHellosPerAddress: count(
+          config.maxPendingHellosPerAddress,
+          DEFAULT_MAX_PENDING_HELLOS_PER_ADDRESS,
+          'maxPendingHellosPerAddress',
+        ),
+        maxIncomingConnections: count(
+          config.maxIncomingConnections,
+          DEFAULT_MAX_INCOMING_CONNECTIONS,
+          'maxIncomingConnections',
+        ),
+      },
+      (err) => this.#warn(err),
+    );
     this.container = rootContainer.createChildContainer();
     this.#record = {
       name: this.name,
@@ -559,17 +580,23 @@ export class Sidecar<S extends Duplex = Duplex, G extends object = object> exten
   async #accept(connection: IncomingConnection): Promise<void> {
     const { stream: socket } = connection;
     socket.on('error', noop);
-    if (this.#state !== 'started' && this.#state !== 'starting') {
+    // While stopping, listeners stay open only as long as a drain lasts: what they accept then
+    // comes from callers whose cache still had this peer, and is served (see StopOptions.drain).
+    if (this.#state === 'stopped') {
       socket.destroy();
       return;
     }
+    const admitted = this.#admission.admit(connection);
+    if (!admitted) return;
     this.#track(socket);
     const helloTimeout = this.#config.helloTimeout ?? DEFAULT_HELLO_TIMEOUT;
     const accepted = await acceptHello(connection, this.self, helloTimeout).catch((err: unknown) => {
-      this.#warn(err);
+      // A connection evicted to make room was reported already; its hello fails as it closes.
+      if (!admitted.evicted) this.#warn(err);
       return undefined;
     });
     if (!accepted || socket.destroyed) return;
+    this.#admission.established(admitted);
     typeSocketErrors(socket, accepted.name);
     const stream = this.#wrap(socket, {
       direction: 'incoming',
@@ -666,6 +693,14 @@ function positive(value: number | undefined, fallback: number, key: string): num
     throw new InvalidConfigError(
       `config.${key} must be a positive number of milliseconds, got ${String(value)}`,
     );
+  }
+  return v;
+}
+
+function count(value: number | undefined, fallback: number, key: string): number {
+  const v = value ?? fallback;
+  if (!Number.isInteger(v) || v < 1) {
+    throw new InvalidConfigError(`config.${key} must be a whole number of at least 1, got ${String(value)}`);
   }
   return v;
 }

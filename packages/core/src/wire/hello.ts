@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream';
 import { ConnectionClosedError, isSidecarError, ProtocolError } from '../errors.js';
+import { validateInstanceId, validateName, validateNamespace } from '../names.js';
 import { abortErrorOf, onAbort as onAbortOf } from '../util/abort.js';
 
 /**
@@ -35,7 +36,8 @@ export type RefuseReason =
   | 'identity-mismatch'
   | 'bad-hello'
   | 'stopping'
-  | 'certificate';
+  | 'certificate'
+  | 'busy';
 
 /** Any frame of the hello exchange. */
 export type HelloFrame =
@@ -65,7 +67,53 @@ function parseBody(body: Buffer): HelloFrame {
   if (!frame || typeof frame !== 'object' || !['hello', 'welcome', 'refuse'].includes(frame.type as string)) {
     throw new ProtocolError('hello body has no valid type');
   }
+  if (frame.type === 'refuse') {
+    // A refusal's text ends up in the caller's error message: keep it short and printable.
+    const f = frame as { reason?: unknown; message?: unknown };
+    return {
+      type: 'refuse',
+      reason: printable(f.reason, MAX_REASON_LENGTH) as RefuseReason,
+      message: printable(f.message, MAX_REFUSE_MESSAGE),
+    };
+  }
   return frame as HelloFrame;
+}
+
+/** Longest refusal reason and message kept from the wire, in characters. */
+const MAX_REASON_LENGTH = 32;
+const MAX_REFUSE_MESSAGE = 500;
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is replaced
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\p{Default_Ignorable_Code_Point}\p{Bidi_Control}]/gu;
+
+/** `value` as a string of at most `max` characters, control and invisible characters replaced. */
+function printable(value: unknown, max: number): string {
+  const text = typeof value === 'string' ? value : String(value);
+  return [...text.slice(0, max * 2)].slice(0, max).join('').replace(UNPRINTABLE, '\ufffd');
+}
+
+/**
+ * Checks the identities a hello carries with the rules of registry records (names, namespace,
+ * instance id: see names.ts). Returns the reason it is unacceptable, or undefined if it is fine.
+ */
+export function helloProblem(frame: HelloFrame): string | undefined {
+  if (frame.type !== 'hello') return `expected a hello, got a ${printable(frame.type, 16)}`;
+  const { from, to } = frame as { from?: unknown; to?: unknown };
+  if (!isObject(from) || !isObject(to)) return 'the hello lacks its from or to object';
+  try {
+    validateName(from.name);
+    validateInstanceId(from.instanceId);
+    validateNamespace(from.namespace);
+    validateName(to.name);
+    if (to.instanceId !== undefined) validateInstanceId(to.instanceId);
+  } catch (err) {
+    return (err as Error).message;
+  }
+  return undefined;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /**

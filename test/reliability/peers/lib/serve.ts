@@ -19,6 +19,8 @@ export interface PeerBase {
   tcp?: { host?: string; port?: number; advertiseHost?: string };
   /** `startTimeout` of the sidecar (how long start() waits for the registry). @default 0 */
   startTimeout?: number;
+  /** Use TLS instead of TCP, with these PEM credentials (the certificate names this peer). @default undefined */
+  tls?: { ca: string; cert: string; key: string };
 }
 
 const MAX_WARNINGS = 200;
@@ -31,8 +33,9 @@ export function sidecarConfig(base: PeerBase, name: string): SidecarConfig {
     registry: registryOf(base.registry),
     namespace: base.namespace,
     ...(base.ttl ? { ttl: base.ttl } : {}),
-    transports: ['tcp'],
-    ...(base.tcp ? { transportOptions: { tcp: base.tcp } } : {}),
+    ...(base.tls
+      ? { transports: ['tls'], transportOptions: { tls: base.tls } }
+      : { transports: ['tcp'], ...(base.tcp ? { transportOptions: { tcp: base.tcp } } : {}) }),
     ...(base.startTimeout !== undefined ? { startTimeout: base.startTimeout } : {}),
   };
 }
