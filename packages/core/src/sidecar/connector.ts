@@ -75,18 +75,6 @@ const MAX_BACKOFF = 500;
 function noop(): void {}
 
 /** At most this many characters of a refusal's text (written by the far side) reach an error message. */
-const MAX_REFUSAL_TEXT = 300;
-
-/**
- * The far side's refusal text made safe for a one-line message: control characters (newlines,
- * terminal escapes) become spaces, and it is cut to MAX_REFUSAL_TEXT characters.
- */
-function printable(text: unknown): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: removing them is the point
-  const clean = String(text).replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, ' ');
-  return clean.length > MAX_REFUSAL_TEXT ? `${clean.slice(0, MAX_REFUSAL_TEXT)}...` : clean;
-}
-
 function keyOf(record: InstanceRecord, candidate: Candidate): string {
   const { transport, host, port } = candidate.endpoint;
   return `${record.instanceId}|${transport}|${host}|${port}`;
@@ -246,7 +234,7 @@ export class Connector {
         const hint = REFUSAL_HINTS[answer.reason];
         throw new HelloRefusedError(
           answer.reason,
-          `${where} refused the hello for "${record.name}": ${printable(answer.message)}${hint ? `; ${hint}` : ''}`,
+          `${where} refused the hello for "${record.name}": ${answer.message}${hint ? `; ${hint}` : ''}`,
         );
       }
       if (answer.type !== 'welcome') throw new ProtocolError(`expected a welcome, got a ${answer.type}`);

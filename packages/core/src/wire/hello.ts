@@ -2,6 +2,7 @@ import type { Duplex } from 'node:stream';
 import { ConnectionClosedError, isSidecarError, ProtocolError } from '../errors.js';
 import { validateInstanceId, validateName, validateNamespace } from '../names.js';
 import { abortErrorOf, onAbort as onAbortOf } from '../util/abort.js';
+import { printable } from '../util/printable.js';
 
 /**
  * The hello: the first frame on every connection, both ways.
@@ -81,16 +82,7 @@ function parseBody(body: Buffer): HelloFrame {
 
 /** Longest refusal reason and message kept from the wire, in characters. */
 const MAX_REASON_LENGTH = 32;
-const MAX_REFUSE_MESSAGE = 500;
-
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is replaced
-const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\p{Default_Ignorable_Code_Point}\p{Bidi_Control}]/gu;
-
-/** `value` as a string of at most `max` characters, control and invisible characters replaced. */
-function printable(value: unknown, max: number): string {
-  const text = typeof value === 'string' ? value : String(value);
-  return [...text.slice(0, max * 2)].slice(0, max).join('').replace(UNPRINTABLE, '\ufffd');
-}
+const MAX_REFUSE_MESSAGE = 300;
 
 /**
  * Checks the identities a hello carries with the rules of registry records (names, namespace,
