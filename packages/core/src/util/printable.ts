@@ -16,6 +16,6 @@ export function printable(value: unknown, max: number): string {
   return cut ? `${clean}...` : clean;
 }
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is replaced
 const UNPRINTABLE =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is replaced
   /[\u0000-\u001f\u007f-\u009f\u2028\u2029\p{Default_Ignorable_Code_Point}\p{Bidi_Control}]/gu;
