@@ -1,4 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { type PeerProcess, spawnPeer } from './proc.js';
 
@@ -40,6 +41,17 @@ export interface Host {
 async function ip(...args: string[]): Promise<string> {
   const { stdout } = await run('ip', args);
   return stdout;
+}
+
+/**
+ * Adds a bridge with a fixed MAC address. A bridge without one takes the lowest MAC of its ports,
+ * so adding a host could change it, leaving the hosts' neighbour entries for the bridge's address
+ * stale for seconds (a caller added before another host then could not reach the lab's Redis).
+ */
+async function addBridge(name: string): Promise<void> {
+  await ip('link', 'add', name, 'type', 'bridge');
+  const mac = ['02', ...[...randomBytes(5)].map((b) => b.toString(16).padStart(2, '0'))].join(':');
+  await ip('link', 'set', name, 'address', mac);
 }
 
 function alive(pid: number): boolean {
@@ -163,7 +175,7 @@ export class NetnsLab {
   }
 
   async #build(count: number): Promise<void> {
-    await ip('link', 'add', this.bridge, 'type', 'bridge');
+    await addBridge(this.bridge);
     await ip('addr', 'add', `${this.bridgeAddress}/24`, 'dev', this.bridge);
     await ip('link', 'set', this.bridge, 'up');
     for (let index = 0; index < count; index++) {
@@ -306,11 +318,11 @@ export class TwoLanLab {
     const a = freeSubnet();
     const bridgeA = `${LAB_PREFIX}${process.pid}br1`;
     try {
-      await ip('link', 'add', bridgeA, 'type', 'bridge');
+      await addBridge(bridgeA);
       await ip('addr', 'add', `${a}.1/24`, 'dev', bridgeA);
       await ip('link', 'set', bridgeA, 'up');
       const lab = new TwoLanLab({ a, b: freeSubnet() });
-      await ip('link', 'add', lab.bridges.b, 'type', 'bridge');
+      await addBridge(lab.bridges.b);
       await ip('addr', 'add', `${lab.bridgeAddress('b')}/24`, 'dev', lab.bridges.b);
       await ip('link', 'set', lab.bridges.b, 'up');
       return lab;
