@@ -8,10 +8,12 @@ import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { ROOT } from './project.js';
 
+type Conditions = string | { [condition: string]: Conditions };
+
 interface Manifest {
   name: string;
   bin?: Record<string, string>;
-  exports?: Record<string, string | Record<string, string>>;
+  exports?: Record<string, Conditions>;
   peerDependencies?: Record<string, string>;
 }
 
@@ -19,6 +21,14 @@ const read = (path: string) => JSON.parse(readFileSync(path, 'utf8')) as Manifes
 const packageNames = readdirSync(join(ROOT, 'packages'))
   .filter((d) => existsSync(join(ROOT, 'packages', d, 'package.json')))
   .map((d) => read(join(ROOT, 'packages', d, 'package.json')).name);
+
+/** Every file an export points at, through nested conditions (`require: { types, default }`). */
+function targetsOf(conditions: Conditions): string[] {
+  if (typeof conditions === 'string') return [conditions];
+  return Object.entries(conditions)
+    .filter(([condition]) => condition !== '@sidecar/source')
+    .flatMap(([, nested]) => targetsOf(nested));
+}
 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
@@ -31,13 +41,7 @@ describe('the packed packages, as npm installed them', () => {
     it(`${name}: every exports and bin target is in the tarball, and no build files are`, () => {
       const dir = join(inject('docsProject'), 'node_modules', name);
       const manifest = read(join(dir, 'package.json'));
-      const targets = Object.values(manifest.exports ?? {}).flatMap((t) =>
-        typeof t === 'string'
-          ? [t]
-          : Object.entries(t)
-              .filter(([c]) => c !== '@sidecar/source')
-              .map(([, v]) => v),
-      );
+      const targets = Object.values(manifest.exports ?? {}).flatMap(targetsOf);
       for (const target of targets) expect(existsSync(join(dir, target)), target).toBe(true);
       for (const bin of Object.values(manifest.bin ?? {})) {
         expect(existsSync(join(dir, bin)), bin).toBe(true);
