@@ -8,8 +8,10 @@ import { join } from 'node:path';
 import {
   BaseRegistry,
   type BaseRegistryOptions,
+  decodeStored,
   type InstanceRecord,
   provide,
+  type RawRegistryChange,
   REGISTRY,
   type RegistryChange,
   type RegistryPlugin,
@@ -42,7 +44,7 @@ export class DirectoryRegistry extends BaseRegistry {
     return join(this.#dir, `${instanceId}.json`);
   }
 
-  async #announce(change: RegistryChange): Promise<void> {
+  async #announce(change: RegistryChange | RawRegistryChange): Promise<void> {
     await appendFile(this.#log, `${JSON.stringify(change)}\n`);
   }
 
@@ -71,7 +73,9 @@ export class DirectoryRegistry extends BaseRegistry {
     const text = await readFile(this.#file(instanceId), 'utf8').catch(() => undefined);
     if (text === undefined) return false;
     const expiresAt = Date.now() + ttlMs;
-    await writeFile(this.#file(instanceId), JSON.stringify({ ...JSON.parse(text), expiresAt }));
+    const record = decodeStored(text); // core's one decoder of stored values
+    if (typeof record !== 'object' || record === null) return false;
+    await writeFile(this.#file(instanceId), JSON.stringify({ ...record, expiresAt }));
     return true;
   }
 
@@ -79,7 +83,7 @@ export class DirectoryRegistry extends BaseRegistry {
     const text = await readFile(this.#file(instanceId), 'utf8').catch(() => undefined);
     if (text === undefined) return;
     await rm(this.#file(instanceId), { force: true });
-    await this.#announce({ type: 'leave', record: JSON.parse(text) as InstanceRecord });
+    await this.#announce({ type: 'leave', record: text }); // BaseRegistry decodes the text
   }
 
   protected async fetchByName(name: string): Promise<unknown[]> {
@@ -99,13 +103,7 @@ export class DirectoryRegistry extends BaseRegistry {
     const values = await Promise.all(
       files.map((f) => readFile(join(this.#dir, f), 'utf8').catch(() => 'null')),
     );
-    return values.map((text) => {
-      try {
-        return JSON.parse(text) as unknown;
-      } catch {
-        return text; // not JSON: BaseRegistry skips it with a warning
-      }
-    });
+    return values.map(decodeStored); // not JSON: left as text, which BaseRegistry skips with a warning
   }
 
   protected async sweep(): Promise<void> {
@@ -134,7 +132,7 @@ export class DirectoryRegistry extends BaseRegistry {
       const fresh = text.subarray(this.#offset).toString('utf8');
       const end = fresh.lastIndexOf('\n') + 1;
       this.#offset += Buffer.byteLength(fresh.slice(0, end));
-      for (const line of fresh.slice(0, end).split('\n').filter(Boolean)) deliver(JSON.parse(line));
+      for (const line of fresh.slice(0, end).split('\n').filter(Boolean)) deliver(line); // JSON text
     }, this.#pollInterval);
     this.#timer.unref();
   }

@@ -34,15 +34,19 @@ export {
   validatePattern,
 } from './names.js';
 export {
+  decodeStored,
   type Endpoint,
   type InstanceRecord,
   type JsonValue,
   type PeerInfo,
   parseRecord,
+  parseStoredRecord,
   peerInfoOf,
+  StoredRecord,
 } from './records.js';
+export { BaseRegistry } from './registry/base-registry.js';
+export type { RawRegistryChange, RegistryChange } from './registry/change-tracker.js';
 export {
-  BaseRegistry,
   type BaseRegistryOptions,
   DEFAULT_CACHE_TTL,
   DEFAULT_MAX_CACHED_NAMES,
@@ -50,8 +54,8 @@ export {
   DEFAULT_RECONNECT_AFTER_TIMEOUTS,
   DEFAULT_SWEEP_INTERVAL,
   DEFAULT_WATCHED_CACHE_TTL,
-  type RegistryChange,
-} from './registry/base-registry.js';
+} from './registry/registry-options.js';
+export { StorageHooks } from './registry/storage-hooks.js';
 export {
   DEFAULT_HOST_ADDRESS_CHECK_INTERVAL,
   hostAddresses,
