@@ -45,7 +45,14 @@ export {
   StoredRecord,
 } from './records.js';
 export { BaseRegistry } from './registry/base-registry.js';
-export type { RawRegistryChange, RegistryChange } from './registry/change-tracker.js';
+export { isChangeType, type RawRegistryChange, type RegistryChange } from './registry/change-tracker.js';
+export {
+  DEFAULT_HOST_ADDRESS_CHECK_INTERVAL,
+  hostAddresses,
+  normalizeAddress,
+  watchHostAddresses,
+} from './registry/host-addresses.js';
+export { MemoryRegistry, type MemoryRegistryOptions, memoryRegistry } from './registry/memory-registry.js';
 export {
   type BaseRegistryOptions,
   DEFAULT_CACHE_TTL,
@@ -56,13 +63,6 @@ export {
   DEFAULT_WATCHED_CACHE_TTL,
 } from './registry/registry-options.js';
 export { StorageHooks } from './registry/storage-hooks.js';
-export {
-  DEFAULT_HOST_ADDRESS_CHECK_INTERVAL,
-  hostAddresses,
-  normalizeAddress,
-  watchHostAddresses,
-} from './registry/host-addresses.js';
-export { MemoryRegistry, type MemoryRegistryOptions, memoryRegistry } from './registry/memory-registry.js';
 export type { RegistryName, TransportName, WrapperName } from './sidecar/builtins.js';
 export { type Builtin, loadPluginPackage, registryKindOf } from './sidecar/builtins.js';
 export {

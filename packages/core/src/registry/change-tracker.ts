@@ -15,6 +15,11 @@ export interface RawRegistryChange {
 }
 
 const CHANGE_TYPES = new Set(['join', 'update', 'leave', 'timeout']);
+
+/** True for the four change types. */
+export function isChangeType(type: unknown): type is RegistryChange['type'] {
+  return typeof type === 'string' && CHANGE_TYPES.has(type);
+}
 /** How many instances' last known state is remembered (the oldest are forgotten first). */
 const MAX_TRACKED_INSTANCES = 10_000;
 
@@ -24,7 +29,7 @@ const MAX_TRACKED_INSTANCES = 10_000;
  */
 export function readChange(raw: unknown): RawRegistryChange {
   const change = decodeStored(raw) as Partial<RawRegistryChange> | null;
-  if (!change || typeof change !== 'object' || !CHANGE_TYPES.has(change.type as string)) {
+  if (!change || typeof change !== 'object' || !isChangeType(change.type)) {
     throw new InvalidRecordError(`ignored a registry change of unknown shape: ${JSON.stringify(raw)}`);
   }
   return change as RawRegistryChange;
