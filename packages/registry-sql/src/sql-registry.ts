@@ -29,9 +29,13 @@ export function createSqlRegistry(options: SqlRegistryOptions = {}): SqlRegistry
  *
  * @deprecated use createSqlRegistry(), or SqliteRegistry / PostgresRegistry directly.
  */
-export const SqlRegistry = function SqlRegistry(options?: SqlRegistryOptions): SqlRegistry {
-  return createSqlRegistry(options);
-} as unknown as new (
+export const SqlRegistry = Object.defineProperty(
+  function SqlRegistry(options?: SqlRegistryOptions): SqlRegistry {
+    return createSqlRegistry(options);
+  },
+  Symbol.hasInstance, // `registry instanceof SqlRegistry` keeps working
+  { value: (value: unknown) => value instanceof SqliteRegistry || value instanceof PostgresRegistry },
+) as unknown as new (
   options?: SqlRegistryOptions,
 ) => SqlRegistry;
 

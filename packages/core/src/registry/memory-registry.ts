@@ -108,7 +108,7 @@ export class MemoryRegistry extends BaseRegistry {
     return this.#values().filter((v) => (v as { name?: unknown } | null)?.name === name);
   }
 
-  protected async fetchAll(): Promise<unknown[]> {
+  protected async fetchAll(_pattern: string): Promise<unknown[]> {
     this.#reachable();
     return this.#values();
   }
