@@ -13,7 +13,6 @@ import {
   provide,
   type RawRegistryChange,
   REGISTRY,
-  type RegistryChange,
   type RegistryPlugin,
 } from '@sidecar/core';
 
@@ -44,7 +43,7 @@ export class DirectoryRegistry extends BaseRegistry {
     return join(this.#dir, `${instanceId}.json`);
   }
 
-  async #announce(change: RegistryChange | RawRegistryChange): Promise<void> {
+  async #announce(change: RawRegistryChange): Promise<void> {
     await appendFile(this.#log, `${JSON.stringify(change)}\n`);
   }
 

@@ -20,6 +20,7 @@ const CHANGE_TYPES = new Set(['join', 'update', 'leave', 'timeout']);
 export function isChangeType(type: unknown): type is RegistryChange['type'] {
   return typeof type === 'string' && CHANGE_TYPES.has(type);
 }
+
 /** How many instances' last known state is remembered (the oldest are forgotten first). */
 const MAX_TRACKED_INSTANCES = 10_000;
 

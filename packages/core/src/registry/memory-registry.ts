@@ -4,7 +4,7 @@ import { RegistryUnavailableError } from '../errors.js';
 import { decodeStored, type InstanceRecord } from '../records.js';
 import { provide, REGISTRY } from '../tokens.js';
 import { BaseRegistry } from './base-registry.js';
-import type { RegistryChange } from './change-tracker.js';
+import type { RawRegistryChange } from './change-tracker.js';
 import type { BaseRegistryOptions } from './registry-options.js';
 
 /** One in-process store: every MemoryRegistry created with the same `store` name shares it. */
@@ -13,7 +13,7 @@ class MemoryStore extends EventEmitter<{ change: [change: string] }> {
   readonly rows = new Map<string, string>();
 
   /** Announces a change; its record may be the stored JSON text (BaseRegistry decodes it). */
-  announce(change: RegistryChange | { type: RegistryChange['type']; record: string }): void {
+  announce(change: RawRegistryChange): void {
     const text = JSON.stringify(change);
     // Deliver asynchronously, as a network registry would.
     queueMicrotask(() => this.emit('change', text));
