@@ -85,22 +85,28 @@ export class DirectoryRegistry extends BaseRegistry {
     await this.#announce({ type: 'leave', record: text }); // BaseRegistry decodes the text
   }
 
-  protected async fetchByName(name: string): Promise<unknown[]> {
-    return (await this.fetchAll()).filter((r) => (r as { name?: unknown } | null)?.name === name);
+  protected async fetchByName(name: string, signal?: AbortSignal): Promise<unknown[]> {
+    return (await this.fetchAll('*', signal)).filter((r) => (r as { name?: unknown } | null)?.name === name);
   }
 
   /** Live records only (expired ones wait for a sweep). */
-  protected async fetchAll(): Promise<unknown[]> {
+  protected async fetchAll(_pattern: string, signal?: AbortSignal): Promise<unknown[]> {
     const now = Date.now();
-    return (await this.#readAll()).filter(
+    return (await this.#readAll(signal)).filter(
       (r) => !(((r as InstanceRecord | null)?.expiresAt ?? now + 1) <= now),
     );
   }
 
-  async #readAll(): Promise<unknown[]> {
+  /** Every stored value, decoded; the caller's signal reaches each read (the hooks get one). */
+  async #readAll(signal?: AbortSignal): Promise<unknown[]> {
     const files = (await readdir(this.#dir)).filter((f) => f.endsWith('.json'));
     const values = await Promise.all(
-      files.map((f) => readFile(join(this.#dir, f), 'utf8').catch(() => 'null')),
+      files.map((f) =>
+        readFile(join(this.#dir, f), { encoding: 'utf8', signal }).catch((err: unknown) => {
+          if (signal?.aborted) throw err;
+          return 'null'; // removed meanwhile
+        }),
+      ),
     );
     return values.map(decodeStored); // not JSON: left as text, which BaseRegistry skips with a warning
   }

@@ -149,7 +149,11 @@ export class StoredRecord {
 export function decodeStored(value: unknown): unknown {
   if (value instanceof StoredRecord) {
     const decoded = decodeText(value.text);
-    return isObject(decoded) ? { ...decoded, expiresAt: Number(value.expiresAt) } : decoded;
+    if (!isObject(decoded)) return decoded;
+    // Parsed from text just now: a fresh object to complete in place (no copy per row read).
+    if (typeof value.text === 'string') decoded.expiresAt = Number(value.expiresAt);
+    else return { ...decoded, expiresAt: Number(value.expiresAt) };
+    return decoded;
   }
   return decodeText(value);
 }
