@@ -10,8 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type { RecordInput } from '@sidecar/core';
 import { RedisRegistry } from '@sidecar/registry-redis';
-import { freePort } from '../test/setup/servers.js';
-import { startRedis } from '../test/setup/services/redis.js';
+import { startRedis } from '../test/setup/servers/index.js';
 import { type Comparison, median, percentile, printComparisons } from './lib/measure.js';
 
 type RawClient = ReturnType<RedisRegistry['client']['duplicate']>;
@@ -208,9 +207,9 @@ async function joinLatency(registry: RedisRegistry, raw: RawClient, url: string)
 
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'sidecar-bench-redis-'));
-  const port = await freePort();
-  const stop = await startRedis(port, dir);
-  const url = `redis://127.0.0.1:${port}`;
+  const redis = await startRedis({ dir });
+  const stop = () => redis.stop();
+  const url = redis.url;
   const registry = new RedisRegistry({ url, namespace: 'bench', sweepInterval: 60_000 });
   try {
     await registry.start();

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { InstanceRecord, RecordInput } from '@sidecar/core';
 import { DEFAULT_POLL_INTERVAL, SqlRegistry } from '@sidecar/registry-sql';
-import { startPostgres } from '../test/setup/services/postgres.js';
+import { startPostgres } from '../test/setup/servers/index.js';
 import { type Comparison, median, percentile, printComparisons, timeEach } from './lib/measure.js';
 
 // The raw drivers, from the registry package's own dependencies (bench/ does not depend on them).

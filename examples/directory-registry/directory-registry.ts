@@ -8,10 +8,11 @@ import { join } from 'node:path';
 import {
   BaseRegistry,
   type BaseRegistryOptions,
+  decodeStored,
   type InstanceRecord,
   provide,
+  type RawRegistryChange,
   REGISTRY,
-  type RegistryChange,
   type RegistryPlugin,
 } from '@sidecar/core';
 
@@ -42,7 +43,7 @@ export class DirectoryRegistry extends BaseRegistry {
     return join(this.#dir, `${instanceId}.json`);
   }
 
-  async #announce(change: RegistryChange): Promise<void> {
+  async #announce(change: RawRegistryChange): Promise<void> {
     await appendFile(this.#log, `${JSON.stringify(change)}\n`);
   }
 
@@ -71,7 +72,9 @@ export class DirectoryRegistry extends BaseRegistry {
     const text = await readFile(this.#file(instanceId), 'utf8').catch(() => undefined);
     if (text === undefined) return false;
     const expiresAt = Date.now() + ttlMs;
-    await writeFile(this.#file(instanceId), JSON.stringify({ ...JSON.parse(text), expiresAt }));
+    const record = decodeStored(text); // core's one decoder of stored values
+    if (typeof record !== 'object' || record === null) return false;
+    await writeFile(this.#file(instanceId), JSON.stringify({ ...record, expiresAt }));
     return true;
   }
 
@@ -79,33 +82,33 @@ export class DirectoryRegistry extends BaseRegistry {
     const text = await readFile(this.#file(instanceId), 'utf8').catch(() => undefined);
     if (text === undefined) return;
     await rm(this.#file(instanceId), { force: true });
-    await this.#announce({ type: 'leave', record: JSON.parse(text) as InstanceRecord });
+    await this.#announce({ type: 'leave', record: text }); // BaseRegistry decodes the text
   }
 
-  protected async fetchByName(name: string): Promise<unknown[]> {
-    return (await this.fetchAll()).filter((r) => (r as { name?: unknown } | null)?.name === name);
+  protected async fetchByName(name: string, signal?: AbortSignal): Promise<unknown[]> {
+    return (await this.fetchAll('*', signal)).filter((r) => (r as { name?: unknown } | null)?.name === name);
   }
 
   /** Live records only (expired ones wait for a sweep). */
-  protected async fetchAll(): Promise<unknown[]> {
+  protected async fetchAll(_pattern: string, signal?: AbortSignal): Promise<unknown[]> {
     const now = Date.now();
-    return (await this.#readAll()).filter(
+    return (await this.#readAll(signal)).filter(
       (r) => !(((r as InstanceRecord | null)?.expiresAt ?? now + 1) <= now),
     );
   }
 
-  async #readAll(): Promise<unknown[]> {
+  /** Every stored value, decoded; the caller's signal reaches each read (the hooks get one). */
+  async #readAll(signal?: AbortSignal): Promise<unknown[]> {
     const files = (await readdir(this.#dir)).filter((f) => f.endsWith('.json'));
     const values = await Promise.all(
-      files.map((f) => readFile(join(this.#dir, f), 'utf8').catch(() => 'null')),
+      files.map((f) =>
+        readFile(join(this.#dir, f), { encoding: 'utf8', signal }).catch((err: unknown) => {
+          if (signal?.aborted) throw err;
+          return 'null'; // removed meanwhile
+        }),
+      ),
     );
-    return values.map((text) => {
-      try {
-        return JSON.parse(text) as unknown;
-      } catch {
-        return text; // not JSON: BaseRegistry skips it with a warning
-      }
-    });
+    return values.map(decodeStored); // not JSON: left as text, which BaseRegistry skips with a warning
   }
 
   protected async sweep(): Promise<void> {
@@ -134,7 +137,7 @@ export class DirectoryRegistry extends BaseRegistry {
       const fresh = text.subarray(this.#offset).toString('utf8');
       const end = fresh.lastIndexOf('\n') + 1;
       this.#offset += Buffer.byteLength(fresh.slice(0, end));
-      for (const line of fresh.slice(0, end).split('\n').filter(Boolean)) deliver(JSON.parse(line));
+      for (const line of fresh.slice(0, end).split('\n').filter(Boolean)) deliver(line); // JSON text
     }, this.#pollInterval);
     this.#timer.unref();
   }

@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openRegistry, type Registry } from '@sidecar/core';
 import { afterAll, describe, expect, it, onTestFailed } from 'vitest';
+import { type KillableServer, startPostgres, startRedis } from '../setup/servers/index.js';
 import { newFigures, recordFigures } from './figures.js';
 import { describePeers, killAllPeers, type Line, spawnPeer } from './proc.js';
 import { callsOf, finishCaller, SCRIPTS, sampleMemory, uniqueNamespace } from './scenario.js';
-import { type KillableServer, startKillablePostgres, startKillableRedis } from './servers.js';
 
 /** How long the registry stays dead each time (calls go on meanwhile). */
 const OUTAGE_MS = 1500;
@@ -126,8 +126,8 @@ describe('fault: the registry server is killed mid-traffic and restarted (also e
   });
 
   it('redis: calls go on, peers re-register, a late peer finds them', () =>
-    scenario('redis', () => startKillableRedis('127.0.0.1', true)));
+    scenario('redis', () => startRedis({ appendOnly: true })));
 
   it('postgres: calls go on, peers re-register, a late peer finds them', () =>
-    scenario('postgres', startKillablePostgres));
+    scenario('postgres', () => startPostgres()));
 });

@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it, onTestFailed } from 'vitest';
+import { type KillableServer, startRedis } from '../setup/servers/index.js';
 import { newFigures, recordFigures } from './figures.js';
 import { type Host, NetnsLab } from './netns.js';
 import { describePeers, killAllPeers, type Line, type PeerProcess } from './proc.js';
 import { SCRIPTS, sampleMemory, uniqueNamespace } from './scenario.js';
-import { type KillableServer, startKillableRedis } from './servers.js';
 
 const ROUNDS = 2;
 const TTL_MS = 2000;
@@ -29,7 +29,7 @@ describe('netns: a host is cut off (link down) and comes back', () => {
     lab = await NetnsLab.create(3);
     const [cutHost, hostB, hostC] = lab.hosts as [Host, Host, Host];
     // The registry must be reached over the lab network (a SQLite file would not notice a cut).
-    redis = await startKillableRedis(lab.bridgeAddress, false);
+    redis = await startRedis({ host: lab.bridgeAddress });
     const base = { registry: redis.url, namespace: uniqueNamespace('cut'), ttl: TTL_MS };
     const cut = lab.spawn(cutHost, SCRIPTS.server, { ...base, app: 'cut', names: ['cut'] });
     const steady = lab.spawn(hostB, SCRIPTS.server, { ...base, app: 'steady', names: ['steady'] });

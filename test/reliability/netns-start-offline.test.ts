@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it, onTestFailed } from 'vitest';
+import { type KillableServer, startRedis } from '../setup/servers/index.js';
 import { newFigures, recordFigures } from './figures.js';
 import { type Host, NetnsLab } from './netns.js';
 import { describePeers, killAllPeers } from './proc.js';
 import { callsOf, type DoneLine, SCRIPTS, sampleMemory, uniqueNamespace } from './scenario.js';
-import { type KillableServer, startKillableRedis } from './servers.js';
 
 /** How long the link stays down after the peer process started. */
 const OFFLINE_MS = 3000;
@@ -32,7 +32,7 @@ describe('netns: the link is down when a peer starts, then comes up', () => {
     const began = Date.now();
     lab = await NetnsLab.create(2);
     const [serverHost, callerHost] = lab.hosts as [Host, Host];
-    redis = await startKillableRedis(lab.bridgeAddress, false);
+    redis = await startRedis({ host: lab.bridgeAddress });
     const base = { registry: redis.url, namespace: uniqueNamespace('offline'), ttl: 3000 };
 
     await lab.linkDown(serverHost);

@@ -1,9 +1,9 @@
 import { afterAll, describe, expect, it, onTestFailed } from 'vitest';
+import { type KillableServer, startRedis } from '../setup/servers/index.js';
 import { newFigures, recordFigures } from './figures.js';
 import { type Lan, type LanHost, TwoLanLab } from './netns.js';
 import { describePeers, killAllPeers, type PeerProcess } from './proc.js';
 import { callsOf, type DoneLine, SCRIPTS, sampleMemory, uniqueNamespace } from './scenario.js';
-import { type KillableServer, startKillableRedis } from './servers.js';
 
 /** Calls each caller makes; every one must succeed. */
 const CALLS = 20;
@@ -32,7 +32,7 @@ describe('netns: a peer on two LANs, reached from both', () => {
     const figures = newFigures('netns: two-LAN host', 'redis');
     const began = Date.now();
     lab = await TwoLanLab.create();
-    redis = await startKillableRedis(lab.bridgeAddress('a'), false);
+    redis = await startRedis({ host: lab.bridgeAddress('a') });
     const callerA = await lab.addHost(['a']);
     const callerB = await lab.addHost(['b']);
     const orders: Lan[][] = [

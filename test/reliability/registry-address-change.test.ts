@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it, onTestFailed } from 'vitest';
+import { type KillableServer, startPostgres, startRedis } from '../setup/servers/index.js';
 import { newFigures, recordFigures } from './figures.js';
 import { type Host, NetnsLab } from './netns.js';
 import { describePeers, killAllPeers, type Line, type PeerProcess } from './proc.js';
 import { callsOf, finishCaller, firstAfter, SCRIPTS, sampleMemory, uniqueNamespace } from './scenario.js';
-import { type KillableServer, startKillablePostgres, startKillableRedis } from './servers.js';
 
 const CHANGES = 3;
 const TTL_MS = 3000;
@@ -19,8 +19,8 @@ type Event = Line & { type: string; instanceId: string };
  * the record update (the new address) never arrive and the peer is lost for good.
  */
 describe.each([
-  ['redis', (host: string) => startKillableRedis(host, false)],
-  ['postgres', (host: string) => startKillablePostgres(host)],
+  ['redis', (host: string) => startRedis({ host })],
+  ['postgres', (host: string) => startPostgres({ host })],
 ] as const)('netns: a peer host gets a new address, with a %s registry', (kind, startServer) => {
   let lab: NetnsLab | undefined;
   let server: KillableServer | undefined;

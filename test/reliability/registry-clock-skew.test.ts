@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it, onTestFailed } from 'vitest';
+import { type KillableServer, startPostgres, startRedis } from '../setup/servers/index.js';
 import { newFigures, recordFigures } from './figures.js';
 import { describePeers, killAllPeers, type Line, type PeerProcess, REPO_ROOT, spawnPeer } from './proc.js';
 import { callsOf, finishCaller, SCRIPTS, uniqueNamespace } from './scenario.js';
-import { type KillableServer, startKillablePostgres, startKillableRedis } from './servers.js';
 
 const SKEW_MS = 60_000;
 const TTL_MS = 2000;
@@ -42,8 +42,8 @@ const PEERS = [
  * ahead expired everyone.
  */
 describe.each([
-  ['redis', () => startKillableRedis('127.0.0.1', false)],
-  ['postgres', () => startKillablePostgres()],
+  ['redis', () => startRedis()],
+  ['postgres', () => startPostgres()],
 ] as const)('clock skew of +-60 s between peer processes, with a %s registry', (kind, startServer) => {
   let server: KillableServer | undefined;
   afterAll(async () => {

@@ -1,11 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KeyLayout } from '@sidecar/registry-redis';
 import { afterAll, describe, expect, it, onTestFailed } from 'vitest';
-import { waitUntil } from '../setup/servers.js';
+import { cli, HA_DOWN_AFTER_MS, RedisCluster, SentinelGroup, waitUntil } from '../setup/servers/index.js';
 import { newFigures, recordFigures } from './figures.js';
 import type { RegistrySpec } from './peers/lib/registry-spec.js';
 import { describePeers, killAllPeers, type Line, spawnPeer } from './proc.js';
-import { cli, HA_DOWN_AFTER_MS, ReplicatedCluster, SentinelGroup } from './redis-ha.js';
 import { callsOf, finishCaller, SCRIPTS, sampleMemory, uniqueNamespace } from './scenario.js';
 
 /** The core default TTL (heartbeat every ttl / 3): the ratio under test. */
@@ -122,7 +121,7 @@ async function failover(s: Scenario): Promise<void> {
 
 describe('registry failover under traffic (Redis Sentinel and Cluster on 127.0.0.1)', () => {
   let group: SentinelGroup | undefined;
-  let cluster: ReplicatedCluster | undefined;
+  let cluster: RedisCluster | undefined;
   afterAll(async () => {
     await killAllPeers();
     await group?.stop();
@@ -165,7 +164,7 @@ describe('registry failover under traffic (Redis Sentinel and Cluster on 127.0.0
   });
 
   it('Cluster: the master of the namespace slot is SIGKILLed', async () => {
-    cluster = await ReplicatedCluster.start();
+    cluster = await RedisCluster.start({ replicas: 1 });
     const c = cluster;
     const namespace = uniqueNamespace('cluster-kill');
     const tag = new KeyLayout('sidecar', namespace).tag;

@@ -37,24 +37,18 @@ export {
   validatePattern,
 } from './names.js';
 export {
+  decodeStored,
   type Endpoint,
   type InstanceRecord,
   type JsonValue,
   type PeerInfo,
   parseRecord,
+  parseStoredRecord,
   peerInfoOf,
+  StoredRecord,
 } from './records.js';
-export {
-  BaseRegistry,
-  type BaseRegistryOptions,
-  DEFAULT_CACHE_TTL,
-  DEFAULT_MAX_CACHED_NAMES,
-  DEFAULT_NAMESPACE,
-  DEFAULT_RECONNECT_AFTER_TIMEOUTS,
-  DEFAULT_SWEEP_INTERVAL,
-  DEFAULT_WATCHED_CACHE_TTL,
-  type RegistryChange,
-} from './registry/base-registry.js';
+export { BaseRegistry } from './registry/base-registry.js';
+export { isChangeType, type RawRegistryChange, type RegistryChange } from './registry/change-tracker.js';
 export {
   DEFAULT_HOST_ADDRESS_CHECK_INTERVAL,
   hostAddresses,
@@ -62,6 +56,16 @@ export {
   watchHostAddresses,
 } from './registry/host-addresses.js';
 export { MemoryRegistry, type MemoryRegistryOptions, memoryRegistry } from './registry/memory-registry.js';
+export {
+  type BaseRegistryOptions,
+  DEFAULT_CACHE_TTL,
+  DEFAULT_MAX_CACHED_NAMES,
+  DEFAULT_NAMESPACE,
+  DEFAULT_RECONNECT_AFTER_TIMEOUTS,
+  DEFAULT_SWEEP_INTERVAL,
+  DEFAULT_WATCHED_CACHE_TTL,
+} from './registry/registry-options.js';
+export { StorageHooks } from './registry/storage-hooks.js';
 export type { RegistryName, TransportName, WrapperName } from './sidecar/builtins.js';
 export { type Builtin, loadPluginPackage, registryKindOf } from './sidecar/builtins.js';
 export {

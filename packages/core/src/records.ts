@@ -118,3 +118,65 @@ export function parseRecord(value: unknown): InstanceRecord {
     expiresAt: parseTime(expiresAt, 'expiresAt'),
   };
 }
+
+/**
+ * A record as a store keeps it when the expiry lives in a field of its own (a SQL column): the
+ * record's JSON text (or whatever the store holds there) and that expiry. Storage hooks return
+ * it among their raw values; BaseRegistry decodes it with the rest.
+ *
+ * @example
+ * ```ts
+ * protected async fetchByName(name: string) {
+ *   return rows.map((r) => new StoredRecord(r.record, r.expires_at));
+ * }
+ * ```
+ */
+export class StoredRecord {
+  constructor(
+    /** The stored JSON text (anything else is passed on as it is, and rejected by validation). */
+    readonly text: unknown,
+    /** The stored expiry (ms since epoch, by the store's clock), as a number or a numeric string. */
+    readonly expiresAt: unknown,
+  ) {}
+}
+
+/**
+ * Decodes one raw value read from a store, the one place every registry does it: JSON text is
+ * parsed, a StoredRecord gets its expiry from its own field, anything else (an already decoded
+ * value) is returned as it is. Text that does not parse is returned as the string it is, so that
+ * validation rejects it (a warning) instead of the read throwing.
+ *
+ * @example
+ * ```ts
+ * decodeStored('{"name":"billing"}'); // { name: 'billing' }
+ * decodeStored('not json');          // 'not json'
+ * ```
+ */
+export function decodeStored(value: unknown): unknown {
+  if (value instanceof StoredRecord) {
+    const decoded = decodeText(value.text);
+    if (!isObject(decoded)) return decoded;
+    // Parsed from text just now: a fresh object to complete in place (no copy per row read).
+    if (typeof value.text === 'string') decoded.expiresAt = Number(value.expiresAt);
+    else return { ...decoded, expiresAt: Number(value.expiresAt) };
+    return decoded;
+  }
+  return decodeText(value);
+}
+
+function decodeText(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  try {
+    return JSON.parse(value) as unknown;
+  } catch {
+    return value;
+  }
+}
+
+/**
+ * A stored value (see decodeStored) checked as an instance record (see parseRecord).
+ * Throws InvalidRecordError for anything that is not one.
+ */
+export function parseStoredRecord(value: unknown): InstanceRecord {
+  return parseRecord(decodeStored(value));
+}

@@ -17,7 +17,7 @@ import {
   DEFAULT_SWEEP_BATCH,
   type RedisRegistryOptions,
 } from './options.js';
-import { parseOrRaw, rowsOf, serialize } from './rows.js';
+import { serialize } from './rows.js';
 import type { ScriptReply } from './scripts.js';
 
 /** ioredis' message when a command got no reply within `commandTimeout`. */
@@ -127,21 +127,22 @@ export class RedisRegistry extends BaseRegistry {
   }
 
   protected async fetchByName(name: string): Promise<unknown[]> {
-    return rowsOf(this.#reply(await this.#c().sidecarFetchByName(this.keys.expiry, this.keys.name(name))));
+    // JSON texts: BaseRegistry decodes and validates them.
+    return this.#reply(await this.#c().sidecarFetchByName(this.keys.expiry, this.keys.name(name)));
   }
 
   protected async fetchAll(pattern: string): Promise<unknown[]> {
     if (!isPattern(pattern)) return this.fetchByName(pattern);
     const k = this.keys;
-    return rowsOf(this.#reply(await this.#c().sidecarFetchAll(k.expiry, k.names, k.namePrefix)));
+    return this.#reply(await this.#c().sidecarFetchAll(k.expiry, k.names, k.namePrefix));
   }
 
-  protected async sweep(): Promise<void> {
+  protected async sweep(signal?: AbortSignal): Promise<void> {
     const client = this.#client;
     // While the server is away there is nothing to sweep; the outage was already reported.
     if (!client || client.status !== 'ready') return;
     const k = this.keys;
-    for (let round = 0; round < MAX_SWEEP_ROUNDS; round++) {
+    for (let round = 0; round < MAX_SWEEP_ROUNDS && !signal?.aborted; round++) {
       const taken = this.#reply(
         await client.sidecarSweep(k.ids, k.expiry, k.names, k.channel, k.namePrefix, DEFAULT_SWEEP_BATCH),
       );
@@ -149,12 +150,12 @@ export class RedisRegistry extends BaseRegistry {
     }
   }
 
-  protected async subscribe(deliver: (change: unknown) => void): Promise<void> {
+  protected async subscribe(deliver: (change: unknown) => void, signal?: AbortSignal): Promise<void> {
     const subscriber = this.#c().duplicate();
-    await connectClient(subscriber, this.#target, this.#connectTimeout);
+    await connectClient(subscriber, this.#target, this.#connectTimeout, signal);
     const channel = this.keys.channel;
     subscriber.on('message', (from: string, message: string) => {
-      if (from === channel) deliver(parseOrRaw(message));
+      if (from === channel) deliver(message); // JSON text: BaseRegistry decodes it
     });
     // ioredis resubscribes by itself after a reconnect; changes made meanwhile were missed.
     subscriber.on('ready', () => this.invalidateCache());

@@ -2,32 +2,24 @@ import { RegistryUnavailableError } from '@sidecar/core';
 import { testRecord } from '@sidecar/core/testing';
 import { RedisAuthError, RedisRegistry } from '@sidecar/registry-redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DedicatedRedis } from './helpers.js';
+import { type RedisServer, startRedis } from '../../../test/setup/servers/index.js';
 
 /** Much longer than a refused login takes: a typed error proves start() did not wait it out. */
 const GENEROUS_TIMEOUT = 25_000;
 
 describe('redis registry: authentication', () => {
-  let server: DedicatedRedis;
+  let server: RedisServer;
   const made: RedisRegistry[] = [];
 
   beforeAll(async () => {
-    server = await DedicatedRedis.start([
-      '--requirepass',
-      's3cret',
-      '--user',
-      'alice',
-      'on',
-      '>wonder:land',
-      '~*',
-      '&*',
-      '+@all',
-    ]);
+    server = await startRedis({
+      args: ['--requirepass', 's3cret', '--user', 'alice', 'on', '>wonder:land', '~*', '&*', '+@all'],
+    });
   });
 
   afterAll(async () => {
     await Promise.all(made.map((r) => r.stop()));
-    await server.dispose();
+    await server.stop();
   });
 
   function registry(url: string): RedisRegistry {
@@ -81,9 +73,9 @@ describe('redis registry: authentication', () => {
   });
 
   it('fails start() with RegistryUnavailableError when nothing listens', async () => {
-    const dead = await DedicatedRedis.start();
+    const dead = await startRedis();
     const url = dead.url;
-    await dead.dispose();
+    await dead.stop();
     const r = registry(url);
     await expect(r.start()).rejects.toBeInstanceOf(RegistryUnavailableError);
   });

@@ -1,15 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { hexName, KeyLayout } from '@sidecar/registry-redis';
 import { Cluster, type ClusterNode, Redis } from 'ioredis';
-import { freePort } from '../../../test/setup/servers.js';
-import { startRedis } from '../../../test/setup/services/redis.js';
 
 /** Key prefix the tests use, so their keys never mix with anything else on the server. */
 export const TEST_PREFIX = 'sidecar-test';
 
-/** The standalone server the global setup started. */
+/** The standalone server the global setup started (test/setup/servers: the one module that starts servers). */
 export function redisUrl(): string {
   const url = process.env.SIDECAR_TEST_REDIS_URL;
   if (!url) throw new Error('SIDECAR_TEST_REDIS_URL is not set: run the tests with vitest (global setup)');
@@ -54,42 +49,4 @@ export async function injectMalformed(
 ): Promise<void> {
   const id = `bad-${Math.random().toString(36).slice(2)}`;
   await writeByHand(client, new KeyLayout(prefix, namespace), name, id, '{"name": this is not json');
-}
-
-/** A dedicated redis-server for one test (to kill, restart, or configure with auth). */
-export class DedicatedRedis {
-  #stop: (() => Promise<void>) | undefined;
-
-  private constructor(
-    readonly port: number,
-    readonly dir: string,
-    readonly args: string[],
-  ) {}
-
-  static async start(args: string[] = []): Promise<DedicatedRedis> {
-    const dir = await mkdtemp(join(tmpdir(), 'sidecar-redis-test-'));
-    const server = new DedicatedRedis(await freePort(), dir, args);
-    await server.restart();
-    return server;
-  }
-
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-
-  /** Starts the server again (empty: nothing is persisted). */
-  async restart(): Promise<void> {
-    this.#stop = await startRedis(this.port, this.dir, this.args);
-  }
-
-  /** Kills the server. */
-  async kill(): Promise<void> {
-    await this.#stop?.();
-    this.#stop = undefined;
-  }
-
-  async dispose(): Promise<void> {
-    await this.kill();
-    await rm(this.dir, { recursive: true, force: true });
-  }
 }

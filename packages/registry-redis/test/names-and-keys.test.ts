@@ -4,7 +4,8 @@ import { testRecord } from '@sidecar/core/testing';
 import { KeyLayout, RedisRegistry } from '@sidecar/registry-redis';
 import { type Cluster, Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { clusterNodes, DedicatedRedis, TEST_PREFIX } from './helpers.js';
+import { startRedis } from '../../../test/setup/servers/index.js';
+import { clusterNodes, TEST_PREFIX } from './helpers.js';
 
 /** Names chosen to break naive key schemes: separators, hash-tag braces, unicode, look-alikes. */
 const TRICKY = [
@@ -30,7 +31,7 @@ describe('redis registry: names and keys', () => {
   });
 
   it('round-trips tricky names without collision, and never sends KEYS', async () => {
-    const server = await DedicatedRedis.start();
+    const server = await startRedis();
     const client = new Redis(server.url);
     const monitor = await client.monitor(); // a connection of its own
     const seen: string[] = [];
@@ -64,7 +65,7 @@ describe('redis registry: names and keys', () => {
     } finally {
       monitor.disconnect();
       client.disconnect();
-      await server.dispose();
+      await server.stop();
     }
     expect(seen.length).toBeGreaterThan(0);
     expect(seen.map((c) => c.toLowerCase())).not.toContain('keys');

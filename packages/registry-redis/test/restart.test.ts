@@ -2,13 +2,13 @@ import { createSidecar, type PeerInfo, type Sidecar, type SidecarError } from '@
 import { eventually } from '@sidecar/core/testing';
 import { redisRegistry } from '@sidecar/registry-redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DedicatedRedis } from './helpers.js';
+import { type RedisServer, startRedis } from '../../../test/setup/servers/index.js';
 
 const TTL = 1500;
 const HEARTBEAT = 500;
 
 describe('redis registry: Redis killed and restarted empty under running peers', () => {
-  let server: DedicatedRedis;
+  let server: RedisServer;
   const apps: Sidecar[] = [];
   const rejections: unknown[] = [];
   const exceptions: unknown[] = [];
@@ -16,14 +16,14 @@ describe('redis registry: Redis killed and restarted empty under running peers',
   const onException = (err: unknown) => exceptions.push(err);
 
   beforeAll(async () => {
-    server = await DedicatedRedis.start();
+    server = await startRedis();
     process.on('unhandledRejection', onRejection);
     process.on('uncaughtException', onException);
   });
 
   afterAll(async () => {
     await Promise.all(apps.map((a) => a.stop()));
-    await server.dispose();
+    await server.stop();
     process.off('unhandledRejection', onRejection);
     process.off('uncaughtException', onException);
   });

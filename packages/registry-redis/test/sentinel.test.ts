@@ -1,34 +1,22 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { InvalidConfigError } from '@sidecar/core';
 import { testRecord } from '@sidecar/core/testing';
 import { RedisRegistry } from '@sidecar/registry-redis';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, stopProcess, waitUntil } from '../../../test/setup/servers.js';
-import { DedicatedRedis } from './helpers.js';
+import { type RedisServer, startRedis, waitUntil } from '../../../test/setup/servers/index.js';
 
 describe('redis registry: Sentinel and option checks', () => {
-  let master: DedicatedRedis;
-  let sentinel: ChildProcess | undefined;
+  let master: RedisServer;
+  let sentinel: RedisServer | undefined;
   let sentinelPort = 0;
 
   beforeAll(async () => {
-    master = await DedicatedRedis.start();
-    sentinelPort = await freePort();
-    const config = join(master.dir, 'sentinel.conf');
-    await writeFile(
-      config,
-      [
-        `port ${sentinelPort}`,
-        'bind 127.0.0.1',
-        `dir ${master.dir}`,
-        `sentinel monitor main 127.0.0.1 ${master.port} 1`,
-        '',
-      ].join('\n'),
-    );
-    sentinel = spawn('/usr/bin/redis-server', [config, '--sentinel'], { stdio: 'ignore' });
+    master = await startRedis();
+    sentinel = await startRedis({
+      dir: master.dir,
+      sentinel: `sentinel monitor main 127.0.0.1 ${master.port} 1\n`,
+    });
+    sentinelPort = sentinel.port;
     await waitUntil('redis sentinel', async () => {
       const probe = new Redis({
         port: sentinelPort,
@@ -48,8 +36,8 @@ describe('redis registry: Sentinel and option checks', () => {
   });
 
   afterAll(async () => {
-    if (sentinel) await stopProcess(sentinel);
-    await master.dispose();
+    await sentinel?.stop();
+    await master.stop();
   });
 
   it('finds the master through Sentinel and works on it', async () => {

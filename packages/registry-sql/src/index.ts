@@ -21,6 +21,8 @@ export {
   type SqlTarget,
 } from './options.js';
 export { LISTEN_RETRY_MAX, LISTEN_RETRY_MIN } from './postgres/pg-listener.js';
+export { PostgresRegistry } from './postgres/pg-registry.js';
 export { PG_SCHEMA_VERSION } from './postgres/pg-schema.js';
-export { SqlRegistry, sqlRegistry } from './sql-registry.js';
+export { createSqlRegistry, SqlRegistry, sqlRegistry } from './sql-registry.js';
+export { SqliteRegistry } from './sqlite/sqlite-registry.js';
 export { SQLITE_SCHEMA_VERSION } from './sqlite/sqlite-schema.js';

@@ -109,3 +109,32 @@ export function checkIdentifier(value: string, what: string, allowEmpty = false)
 export function quoteIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
+
+/** What both SQL registries take from their options, checked and defaulted. */
+export interface SqlCommon<D extends SqlTarget['dialect']> {
+  target: Extract<SqlTarget, { dialect: D }>;
+  tablePrefix: string;
+  eventRetention: number;
+}
+
+/**
+ * Reads the options both SQL registries share, and checks that the URL is one of `dialect`'s
+ * (sqlRegistry() picks the registry class from the URL; a class given the other's URL is a
+ * configuration error).
+ */
+export function sqlCommon<D extends SqlTarget['dialect']>(
+  options: SqlRegistryOptions,
+  dialect: D,
+): SqlCommon<D> {
+  const target = parseSqlUrl(options.url, options.env);
+  if (target.dialect !== dialect) {
+    throw new InvalidConfigError(
+      `the ${dialect} registry was given a ${target.dialect} URL: use sqlRegistry({ url }) to pick the registry from the URL`,
+    );
+  }
+  return {
+    target: target as Extract<SqlTarget, { dialect: D }>,
+    tablePrefix: checkIdentifier(options.tablePrefix ?? DEFAULT_TABLE_PREFIX, 'table prefix', true),
+    eventRetention: options.eventRetention ?? DEFAULT_EVENT_RETENTION,
+  };
+}

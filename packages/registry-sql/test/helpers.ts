@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..', '..');
 
-/** The shared test PostgreSQL server (started by test/setup/services/postgres.ts). */
+/** The shared test PostgreSQL server (started by the global setup through test/setup/servers). */
 export function postgresUrl(): string {
   const url = process.env.SIDECAR_TEST_POSTGRES_URL;
   if (!url)

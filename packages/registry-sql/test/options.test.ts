@@ -1,7 +1,15 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidConfigError } from '@sidecar/core';
-import { defaultSqlitePath, parseSqlUrl, SqlRegistry, sqlRegistry } from '@sidecar/registry-sql';
+import {
+  createSqlRegistry,
+  defaultSqlitePath,
+  PostgresRegistry,
+  parseSqlUrl,
+  SqliteRegistry,
+  SqlRegistry,
+  sqlRegistry,
+} from '@sidecar/registry-sql';
 import { describe, expect, it } from 'vitest';
 
 describe('options', () => {
@@ -49,5 +57,19 @@ describe('options', () => {
     expect(pg.location).toBe('postgres://app:***@db.internal/sidecar');
     const lite = new SqlRegistry({ url: 'sqlite:/tmp/x.db' });
     expect([lite.reach, lite.dialect, lite.location]).toEqual(['machine', 'sqlite', '/tmp/x.db']);
+  });
+
+  it('picks the registry class from the URL; the old SqlRegistry constructor still works', () => {
+    const lite = createSqlRegistry({ url: 'sqlite:/tmp/x.db' });
+    const pg = createSqlRegistry({ url: 'postgres://h/db' });
+    expect(lite).toBeInstanceOf(SqliteRegistry);
+    expect(pg).toBeInstanceOf(PostgresRegistry);
+    expect(new SqlRegistry({ url: 'sqlite:/tmp/x.db' })).toBeInstanceOf(SqliteRegistry);
+    expect(lite instanceof SqlRegistry && pg instanceof SqlRegistry).toBe(true);
+    expect({} instanceof SqlRegistry).toBe(false);
+    // A class given the other database's URL is a configuration error, not a silent switch.
+    expect(() => new SqliteRegistry({ url: 'postgres://h/db' })).toThrow(InvalidConfigError);
+    expect(() => new PostgresRegistry({ url: 'sqlite:/tmp/x.db' })).toThrow(InvalidConfigError);
+    expect(() => new PostgresRegistry()).toThrow(InvalidConfigError); // no URL means the SQLite default
   });
 });

@@ -5,7 +5,7 @@ import type { SidecarError } from '@sidecar/core';
 import { eventually, testRecord } from '@sidecar/core/testing';
 import { SqlRegistry } from '@sidecar/registry-sql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type PostgresServer, startPostgres } from '../../../test/setup/services/postgres.js';
+import { type PostgresServer, startPostgres } from '../../../test/setup/servers/index.js';
 
 // This test freezes its own server: the shared one serves other test files meanwhile.
 let server: PostgresServer;

@@ -3,7 +3,7 @@ import { eventually, recordEvents, testRecord } from '@sidecar/core/testing';
 import { SqlRegistry } from '@sidecar/registry-sql';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type PostgresServer, startPostgres } from '../../../test/setup/services/postgres.js';
+import { type PostgresServer, startPostgres } from '../../../test/setup/servers/index.js';
 
 // This test wipes its own server's database: the shared one serves other test files meanwhile.
 let server: PostgresServer;

@@ -1,99 +1,34 @@
-import { EventEmitter } from 'node:events';
-import type {
-  LookupOptions,
-  RecordInput,
-  Registry,
-  RegistryCallOptions,
-  RegistryEvents,
-  RegistryReach,
-} from '../contracts/registry.js';
-import {
-  InvalidRecordError,
-  isSidecarError,
-  RecordNotFoundError,
-  RegistryUnavailableError,
-  type SidecarError,
-} from '../errors.js';
+import type { LookupOptions, RecordInput, Registry, RegistryCallOptions } from '../contracts/registry.js';
+import { isSidecarError, RecordNotFoundError, RegistryUnavailableError } from '../errors.js';
 import { matchName, validateName, validatePattern } from '../names.js';
 import { type InstanceRecord, parseRecord } from '../records.js';
 import { throwIfAborted } from '../util/abort.js';
+import { ChangeTracker } from './change-tracker.js';
 import { ConnectionHealth } from './connection-health.js';
-import { DEFAULT_HOST_ADDRESS_CHECK_INTERVAL } from './host-addresses.js';
 import { LookupCache } from './lookup-cache.js';
 import { OwnRecords } from './own-records.js';
-
-/** Default namespace of every registry. */
-export const DEFAULT_NAMESPACE = 'default';
-/** Default lifetime of a cached lookup when no watch keeps it fresh, in ms. */
-export const DEFAULT_CACHE_TTL = 1000;
-/** Default lifetime of a cached lookup while a watch invalidates it on changes, in ms. */
-export const DEFAULT_WATCHED_CACHE_TTL = 10_000;
-/** Default interval between sweeps for expired records, in ms. */
-export const DEFAULT_SWEEP_INTERVAL = 1000;
-/** Default number of distinct names whose lookups are cached (least recently used ones are dropped). */
-export const DEFAULT_MAX_CACHED_NAMES = 10_000;
-/** Default number of registry calls in a row that time out before the connection is dropped and made again. */
-export const DEFAULT_RECONNECT_AFTER_TIMEOUTS = 2;
-
-/** Options every registry built on BaseRegistry accepts. */
-export interface BaseRegistryOptions {
-  /** Namespace: peers only see peers of the same namespace. @default 'default' */
-  namespace?: string;
-  /** How long a lookup result is reused without a watch, in ms. @default 1000 */
-  cacheTtl?: number;
-  /** How long a lookup result is reused while watching (changes invalidate it), in ms. @default 10000 */
-  watchedCacheTtl?: number;
-  /** How often this peer sweeps expired records (and announces their timeout), in ms. @default 1000 */
-  sweepInterval?: number;
-  /** Most distinct names kept in the lookup cache; the least recently used are dropped. @default 10000 */
-  maxCachedNames?: number;
-  /**
-   * Registry calls in a row that time out before the registry drops its connections and makes
-   * new ones (a path that went dead: a vanished source address, a frozen server). @default 2
-   */
-  reconnectAfterTimeouts?: number;
-  /**
-   * How often a network registry checks this host's addresses, in ms: when the address a
-   * registry connection uses disappears (DHCP), the connection is made again at once. @default 1000
-   */
-  addressCheckInterval?: number;
-  /**
-   * When the registry answers again after an outage (or a reconnect), renew this registry's own
-   * records with a full lifetime, and write back those the store lost. @default true
-   */
-  restoreOnReconnect?: boolean;
-}
-
-/** A change as delivered by a driver's subscription: validated by BaseRegistry before use. */
-export interface RegistryChange {
-  type: 'join' | 'update' | 'leave' | 'timeout';
-  record: InstanceRecord;
-}
-
-const CHANGE_TYPES = new Set(['join', 'update', 'leave', 'timeout']);
-const MAX_TRACKED_INSTANCES = 10_000;
+import { liveRecords } from './record-reader.js';
+import { type BaseRegistryOptions, resolveRegistryOptions } from './registry-options.js';
+import { StorageHooks } from './storage-hooks.js';
+import { Sweeper } from './sweeper.js';
 
 /**
- * The shared half of every registry: argument checks, record validation (malformed records are
- * skipped with a `warning`), a lookup cache that keeps serving while the registry is down,
- * concurrent lookups of one name merged into one query, a sweep timer, and event delivery that
- * emits `join` once per live instance and `leave`/`timeout` once per departure.
- *
- * An adapter implements the storage hooks below. Its mutations announce their own changes (in the
- * same transaction or script where the store allows it), so that of many sweepers exactly one
- * wins each expired record and announces its `timeout`.
+ * The shared half of every registry: argument checks, record decoding and validation (malformed
+ * records are skipped with a `warning`), a lookup cache that keeps serving while the registry is
+ * down, concurrent lookups of one name merged into one query, a sweep timer, and event delivery
+ * that emits `join` once per live instance and `leave`/`timeout` once per departure. An adapter
+ * implements the storage hooks of StorageHooks (which this class extends).
  *
  * @example
  * ```ts
  * class FileRegistry extends BaseRegistry {
  *   readonly reach = 'machine';
- *   protected async connect() { ... }
+ *   protected async connect(signal?: AbortSignal) { ... }
  *   // ... the other hooks
  * }
  * ```
  */
-export abstract class BaseRegistry extends EventEmitter<RegistryEvents> implements Registry {
-  abstract readonly reach: RegistryReach;
+export abstract class BaseRegistry extends StorageHooks implements Registry {
   readonly namespace: string;
   protected readonly cacheTtl: number;
   protected readonly watchedCacheTtl: number;
@@ -104,22 +39,28 @@ export abstract class BaseRegistry extends EventEmitter<RegistryEvents> implemen
 
   #started: Promise<void> | undefined;
   #watching = false;
-  #sweepTimer: NodeJS.Timeout | undefined;
-  #sweeping = false;
+  readonly #sweeper: Sweeper;
   readonly #cache: LookupCache;
   readonly #inflight = new Map<string, Promise<InstanceRecord[]>>();
-  readonly #state = new Map<string, 'joined' | 'gone'>();
+  readonly #changes = new ChangeTracker();
   readonly #own = new OwnRecords();
   readonly #health: ConnectionHealth;
 
   constructor(options: BaseRegistryOptions = {}) {
     super();
-    this.namespace = options.namespace ?? DEFAULT_NAMESPACE;
-    this.cacheTtl = options.cacheTtl ?? DEFAULT_CACHE_TTL;
-    this.watchedCacheTtl = options.watchedCacheTtl ?? DEFAULT_WATCHED_CACHE_TTL;
-    this.sweepInterval = options.sweepInterval ?? DEFAULT_SWEEP_INTERVAL;
-    this.maxCachedNames = Math.max(1, options.maxCachedNames ?? DEFAULT_MAX_CACHED_NAMES);
+    const o = resolveRegistryOptions(options);
+    ({ namespace: this.namespace, cacheTtl: this.cacheTtl, watchedCacheTtl: this.watchedCacheTtl } = o);
+    ({ sweepInterval: this.sweepInterval, maxCachedNames: this.maxCachedNames } = o);
+    this.#restoreOnReconnect = o.restoreOnReconnect;
     this.#cache = new LookupCache(this.maxCachedNames);
+    this.#sweeper = new Sweeper(
+      this.sweepInterval,
+      (signal) => this.sweep(signal),
+      (err) => {
+        this.#health.failed(err);
+        this.warn(this.unavailable('sweeping expired records failed', err));
+      },
+    );
     this.#health = new ConnectionHealth(
       {
         isTimeout: (err) => this.isTimeout(err),
@@ -127,55 +68,9 @@ export abstract class BaseRegistry extends EventEmitter<RegistryEvents> implemen
         reconnect: (reason) => this.reconnectBecause(reason),
         restored: () => this.connectionRestored(),
       },
-      options.reconnectAfterTimeouts ?? DEFAULT_RECONNECT_AFTER_TIMEOUTS,
-      options.addressCheckInterval ?? DEFAULT_HOST_ADDRESS_CHECK_INTERVAL,
+      o.reconnectAfterTimeouts,
+      o.addressCheckInterval,
     );
-    this.#restoreOnReconnect = options.restoreOnReconnect ?? true;
-  }
-
-  // ---- storage hooks implemented by adapters ---------------------------------------------
-  //
-  // Liveness is judged by the STORE's clock, never this process's: `put` and `touch` get a
-  // relative lifetime that the store adds to its own time, fetches return only the records
-  // live by that clock, and `sweep` removes those expired by it. A peer whose clock is off is
-  // then seen, and times out, like every other.
-
-  /** Opens connections and prepares the store (schema, scripts). */
-  protected abstract connect(signal?: AbortSignal): Promise<void>;
-  /** Closes every connection; must not throw. */
-  protected abstract disconnect(): Promise<void>;
-  /**
-   * Upserts a full record living `ttlMs` from now by the store's clock; announces `join` (new)
-   * or `update` (existing). Returns the stored `expiresAt` (store's clock), if known.
-   */
-  protected abstract put(
-    record: InstanceRecord,
-    ttlMs: number,
-    signal?: AbortSignal,
-  ): Promise<number | undefined>;
-  /** Extends a record's life to `ttlMs` from now (store's clock); false if it does not exist. */
-  protected abstract touch(instanceId: string, ttlMs: number, signal?: AbortSignal): Promise<boolean>;
-  /** Deletes a record; announces `leave` if it existed. */
-  protected abstract remove(instanceId: string, signal?: AbortSignal): Promise<void>;
-  /** Raw stored values of the records of one name that are live by the store's clock (validated here). */
-  protected abstract fetchByName(name: string, signal?: AbortSignal): Promise<unknown[]>;
-  /** Raw stored values of every live instance (or a superset of those matching `pattern`). */
-  protected abstract fetchAll(pattern: string, signal?: AbortSignal): Promise<unknown[]>;
-  /** Atomically deletes records expired by the store's clock; announces `timeout` for each one this call deleted. */
-  protected abstract sweep(): Promise<void>;
-  /** Starts passing every announced change (raw) to `deliver`. */
-  protected abstract subscribe(deliver: (change: unknown) => void): Promise<void>;
-  /** Stops the subscription; must not throw. */
-  protected abstract unsubscribe(): Promise<void>;
-  /** Local addresses of the open connections to the store (network registries), to notice a vanished one. */
-  protected localAddresses(): string[] {
-    return [];
-  }
-  /** Drops every connection to the store and makes new ones (the path went dead); must not throw. */
-  protected reconnect(): void {}
-  /** True if a driver failure is a call that timed out (counted towards `reconnectAfterTimeouts`). */
-  protected isTimeout(_err: unknown): boolean {
-    return false;
   }
 
   // ---- lifecycle ---------------------------------------------------------------------------
@@ -184,7 +79,7 @@ export abstract class BaseRegistry extends EventEmitter<RegistryEvents> implemen
     if (!this.#started) {
       this.#started = this.connect(options.signal).then(
         () => {
-          this.#startSweeping();
+          this.#sweeper.start();
           if (this.reach === 'network') this.#health.followHostAddresses();
         },
         (err: unknown) => {
@@ -201,8 +96,7 @@ export abstract class BaseRegistry extends EventEmitter<RegistryEvents> implemen
     const started = this.#started;
     this.#started = undefined;
     await started.catch(() => {});
-    clearInterval(this.#sweepTimer);
-    this.#sweepTimer = undefined;
+    this.#sweeper.stop();
     this.#health.stop();
     this.#own.clear();
     if (this.#watching) {
@@ -226,7 +120,7 @@ export abstract class BaseRegistry extends EventEmitter<RegistryEvents> implemen
     options: RegistryCallOptions = {},
   ): Promise<InstanceRecord> {
     throwIfAborted(options.signal);
-    const record = parseRecord({ ...input, namespace: this.namespace, expiresAt: Date.now() + ttlMs });
+    const record = this.#recordOf(input, ttlMs);
     // Remembered before the write: if it fails (an outage), the reconnect writes this content.
     const written = this.#own.willWrite(input, ttlMs);
     const stored = await this.#guard('register', () => this.put(record, ttlMs, options.signal));
@@ -273,16 +167,10 @@ export abstract class BaseRegistry extends EventEmitter<RegistryEvents> implemen
   /** One registry read for `name`, shared by concurrent lookups; fills the cache. */
   async #lookupNow(name: string, signal: AbortSignal | undefined): Promise<InstanceRecord[]> {
     try {
-      if (!this.#started) throw this.unavailable('cannot look up', new Error('the registry is not started'));
-      let rows: unknown[];
-      try {
-        rows = await this.fetchByName(name, signal);
-        this.#health.succeeded();
-      } catch (err) {
-        this.#health.failed(err);
-        throw this.unavailable('registry lookup failed', err);
-      }
-      const records = this.#live(rows, (r) => r.name === name);
+      const records = await this.#fetchLive(
+        () => this.fetchByName(name, signal),
+        (r) => r.name === name,
+      );
       this.#cache.set(name, { records, fetchedAt: Date.now() });
       return records;
     } finally {
@@ -304,15 +192,14 @@ export abstract class BaseRegistry extends EventEmitter<RegistryEvents> implemen
     if (this.#watching) return;
     this.#watching = true;
     try {
-      await this.subscribe((raw) => this.#deliver(raw));
+      await this.subscribe((raw) => this.#deliver(raw), options.signal);
     } catch (err) {
       this.#watching = false;
       throw this.unavailable('could not watch the registry', err);
     }
     // Instances already present are known, so their next update is not mistaken for a join.
     const present = await this.list('*', options).catch(() => []);
-    for (const record of present)
-      if (!this.#state.has(record.instanceId)) this.#track(record.instanceId, 'joined');
+    for (const record of present) this.#changes.present(record.instanceId);
   }
 
   async unwatch(): Promise<void> {
@@ -327,18 +214,6 @@ export abstract class BaseRegistry extends EventEmitter<RegistryEvents> implemen
   }
 
   // ---- helpers for adapters ----------------------------------------------------------------
-
-  /** Reports a non-fatal problem as a `warning` event. */
-  protected warn(error: SidecarError): void {
-    this.emit('warning', error);
-  }
-
-  /** Wraps a driver failure in RegistryUnavailableError (other SidecarErrors pass through). */
-  protected unavailable(what: string, err: unknown): SidecarError {
-    if (isSidecarError(err)) return err;
-    const detail = err instanceof Error ? err.message : String(err);
-    return new RegistryUnavailableError(`${what}: ${detail}`, { cause: err });
-  }
 
   /** Drops every cached lookup (e.g. after a reconnect that may have missed changes). */
   protected invalidateCache(): void {
@@ -394,10 +269,7 @@ export abstract class BaseRegistry extends EventEmitter<RegistryEvents> implemen
     try {
       await this.#own.restore({
         touch: (instanceId, ttl) => this.touch(instanceId, ttl),
-        put: async (input, ttl) => {
-          const record = parseRecord({ ...input, namespace: this.namespace, expiresAt: Date.now() + ttl });
-          await this.put(record, ttl);
-        },
+        put: async (input, ttl) => void (await this.put(this.#recordOf(input, ttl), ttl)),
       });
     } catch (err) {
       this.#health.reconnecting(); // still out: the next call that works tries again
@@ -405,83 +277,23 @@ export abstract class BaseRegistry extends EventEmitter<RegistryEvents> implemen
     }
   }
 
+  /** A checked record of this namespace for `input`, expiring `ttlMs` from now (local estimate). */
+  #recordOf(input: RecordInput, ttlMs: number): InstanceRecord {
+    return parseRecord({ ...input, namespace: this.namespace, expiresAt: Date.now() + ttlMs });
+  }
+
   async #fetchLive(
     fetch: () => Promise<unknown[]>,
     keep: (record: InstanceRecord) => boolean,
   ): Promise<InstanceRecord[]> {
-    return this.#live(await this.#guard('lookup', fetch), keep);
-  }
-
-  /**
-   * The valid records of this namespace among raw rows (malformed ones are warned about). Rows
-   * come from the store already filtered by ITS clock: no local-clock expiry check here.
-   */
-  #live(rows: unknown[], keep: (record: InstanceRecord) => boolean): InstanceRecord[] {
-    const live: InstanceRecord[] = [];
-    for (const row of rows) {
-      const record = this.#parse(row);
-      if (record && record.namespace === this.namespace && keep(record)) live.push(record);
-    }
-    return live;
-  }
-
-  #parse(row: unknown): InstanceRecord | undefined {
-    try {
-      return parseRecord(row);
-    } catch (err) {
-      this.warn(err instanceof InvalidRecordError ? err : new InvalidRecordError(String(err)));
-      return undefined;
-    }
+    return liveRecords(await this.#guard('lookup', fetch), this.namespace, keep, (e) => this.warn(e));
   }
 
   #deliver(raw: unknown): void {
     if (!this.#watching) return;
-    const change = raw as Partial<RegistryChange> | null;
-    if (!change || typeof change !== 'object' || !CHANGE_TYPES.has(change.type as string)) {
-      this.warn(new InvalidRecordError(`ignored a registry change of unknown shape: ${JSON.stringify(raw)}`));
-      return;
-    }
-    const record = this.#parse(change.record);
-    if (!record || record.namespace !== this.namespace) return;
-    this.#cache.delete(record.name);
-    const type = change.type as RegistryChange['type'];
-    const state = this.#state.get(record.instanceId);
-    if (type === 'join' || type === 'update') {
-      this.#track(record.instanceId, 'joined');
-      if (state !== 'joined') this.emit('join', record);
-      else if (type === 'update') this.emit('update', record);
-      return;
-    }
-    if (state === 'gone') return;
-    this.#track(record.instanceId, 'gone');
-    this.emit(type, record);
-  }
-
-  #track(instanceId: string, state: 'joined' | 'gone'): void {
-    this.#state.delete(instanceId);
-    this.#state.set(instanceId, state);
-    if (this.#state.size > MAX_TRACKED_INSTANCES) {
-      const oldest = this.#state.keys().next().value;
-      if (oldest !== undefined) this.#state.delete(oldest);
-    }
-  }
-
-  #startSweeping(): void {
-    if (this.#sweepTimer) return;
-    this.#sweepTimer = setInterval(() => void this.#sweepOnce(), this.sweepInterval);
-    this.#sweepTimer.unref();
-  }
-
-  async #sweepOnce(): Promise<void> {
-    if (this.#sweeping || !this.#started) return;
-    this.#sweeping = true;
-    try {
-      await this.sweep();
-    } catch (err) {
-      this.#health.failed(err);
-      this.warn(this.unavailable('sweeping expired records failed', err));
-    } finally {
-      this.#sweeping = false;
-    }
+    const seen = this.#changes.read(raw, this.namespace, (e) => this.warn(e));
+    if (!seen) return;
+    this.#cache.delete(seen.record.name);
+    if (seen.event) this.emit(seen.event, seen.record);
   }
 }

@@ -1,16 +1,19 @@
 import { EventEmitter } from 'node:events';
 import type { RegistryPlugin } from '../contracts/plugin.js';
 import { RegistryUnavailableError } from '../errors.js';
-import type { InstanceRecord } from '../records.js';
+import { decodeStored, type InstanceRecord } from '../records.js';
 import { provide, REGISTRY } from '../tokens.js';
-import { BaseRegistry, type BaseRegistryOptions, type RegistryChange } from './base-registry.js';
+import { BaseRegistry } from './base-registry.js';
+import type { RawRegistryChange } from './change-tracker.js';
+import type { BaseRegistryOptions } from './registry-options.js';
 
 /** One in-process store: every MemoryRegistry created with the same `store` name shares it. */
 class MemoryStore extends EventEmitter<{ change: [change: string] }> {
   /** instanceId -> serialized record (serialized so readers never share objects with writers). */
   readonly rows = new Map<string, string>();
 
-  announce(change: RegistryChange): void {
+  /** Announces a change; its record may be the stored JSON text (BaseRegistry decodes it). */
+  announce(change: RawRegistryChange): void {
     const text = JSON.stringify(change);
     // Deliver asynchronously, as a network registry would.
     queueMicrotask(() => this.emit('change', text));
@@ -86,14 +89,8 @@ export class MemoryRegistry extends BaseRegistry {
 
   protected async touch(instanceId: string, ttlMs: number): Promise<boolean> {
     this.#reachable();
-    const text = this.#store.rows.get(instanceId);
-    if (text === undefined) return false;
-    let record: InstanceRecord;
-    try {
-      record = JSON.parse(text) as InstanceRecord;
-    } catch {
-      return false;
-    }
+    const record = decodeStored(this.#store.rows.get(instanceId));
+    if (typeof record !== 'object' || record === null) return false;
     this.#store.rows.set(instanceId, JSON.stringify({ ...record, expiresAt: Date.now() + ttlMs }));
     return true;
   }
@@ -103,7 +100,7 @@ export class MemoryRegistry extends BaseRegistry {
     const text = this.#store.rows.get(instanceId);
     if (text === undefined) return;
     this.#store.rows.delete(instanceId);
-    this.#store.announce({ type: 'leave', record: JSON.parse(text) as InstanceRecord });
+    this.#store.announce({ type: 'leave', record: text });
   }
 
   protected async fetchByName(name: string): Promise<unknown[]> {
@@ -111,7 +108,7 @@ export class MemoryRegistry extends BaseRegistry {
     return this.#values().filter((v) => (v as { name?: unknown } | null)?.name === name);
   }
 
-  protected async fetchAll(): Promise<unknown[]> {
+  protected async fetchAll(_pattern: string): Promise<unknown[]> {
     this.#reachable();
     return this.#values();
   }
@@ -120,21 +117,15 @@ export class MemoryRegistry extends BaseRegistry {
     this.#reachable();
     const now = Date.now();
     for (const [key, text] of this.#store.rows) {
-      let record: InstanceRecord;
-      try {
-        record = JSON.parse(text) as InstanceRecord;
-      } catch {
-        continue;
-      }
-      if (typeof record?.expiresAt === 'number' && record.expiresAt <= now) {
+      if (expired(decodeStored(text), now)) {
         this.#store.rows.delete(key);
-        this.#store.announce({ type: 'timeout', record });
+        this.#store.announce({ type: 'timeout', record: text });
       }
     }
   }
 
   protected async subscribe(deliver: (change: unknown) => void): Promise<void> {
-    this.#listener = (text) => deliver(JSON.parse(text));
+    this.#listener = deliver; // JSON text: BaseRegistry decodes it
     this.#store.on('change', this.#listener);
   }
 
@@ -148,23 +139,17 @@ export class MemoryRegistry extends BaseRegistry {
       throw new RegistryUnavailableError('the memory registry is offline (setOffline(true))');
   }
 
-  /** Stored values, parsed where they parse, without those expired (by the store's clock). */
+  /** Stored values, decoded, without those expired (by the store's clock). */
   #values(): unknown[] {
     const now = Date.now();
-    const out: unknown[] = [];
-    for (const text of this.#store.rows.values()) {
-      let value: unknown;
-      try {
-        value = JSON.parse(text);
-      } catch {
-        value = text;
-      }
-      const expiresAt = (value as { expiresAt?: unknown } | null)?.expiresAt;
-      if (typeof expiresAt === 'number' && expiresAt <= now) continue;
-      out.push(value);
-    }
-    return out;
+    return [...this.#store.rows.values()].map(decodeStored).filter((value) => !expired(value, now));
   }
+}
+
+/** True for a decoded value whose `expiresAt` is a time at or before `now`. */
+function expired(value: unknown, now: number): boolean {
+  const expiresAt = (value as { expiresAt?: unknown } | null)?.expiresAt;
+  return typeof expiresAt === 'number' && expiresAt <= now;
 }
 
 /**

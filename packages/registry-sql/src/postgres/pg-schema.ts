@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { InvalidConfigError } from '@sidecar/core';
 import type pg from 'pg';
+import { type AsyncMigrationSession, type Migration, runMigrations } from '../migrations.js';
 import { quoteIdent } from '../options.js';
 
 /** Quoted, schema-qualified names of the PostgreSQL objects for one schema and prefix. */
@@ -37,13 +38,8 @@ export function pgNames(schema: string, prefix: string): PgNames {
 /** Largest NOTIFY payload sent inline (PostgreSQL's limit is 8000 bytes). */
 export const MAX_INLINE_PAYLOAD = 7800;
 
-interface Migration {
-  version: number;
-  sql: (n: PgNames) => string;
-}
-
 /** Versioned schema changes, applied in order, each exactly once per database. */
-const MIGRATIONS: readonly Migration[] = [
+const MIGRATIONS: readonly Migration<PgNames>[] = [
   {
     version: 1,
     sql: (n) => `
@@ -94,49 +90,27 @@ function lockKey(names: PgNames): string {
 }
 
 /**
- * Creates or upgrades the schema in one transaction under an advisory lock, so that peers
- * starting at once against an empty database migrate it exactly once.
+ * Creates or upgrades the schema with the shared runner in one transaction, under an advisory
+ * lock, so that peers starting at once against an empty database migrate it exactly once.
  */
-export async function migratePostgres(pool: pg.Pool, names: PgNames): Promise<void> {
+export async function migratePostgres(pool: pg.Pool, names: PgNames, signal?: AbortSignal): Promise<void> {
   const client = await pool.connect();
   let broken: Error | undefined;
   const onError = (err: Error) => {
     broken = err;
   };
   client.on('error', onError);
+  const session: AsyncMigrationSession = {
+    exec: async (sql) => void (await client.query(sql)),
+    value: async (sql) => Object.values((await client.query(sql)).rows[0] ?? {})[0],
+    repair: (current) => repairDropped(client, names, current),
+  };
   try {
     await client.query('BEGIN');
     await client.query('SELECT pg_advisory_xact_lock($1::bigint)', [lockKey(names)]);
     const found = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [names.schema]);
     if (found.rowCount === 0) await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(names.schema)}`);
-    await client.query(
-      `CREATE TABLE IF NOT EXISTS ${names.migrations} (version integer PRIMARY KEY, applied_at bigint NOT NULL)`,
-    );
-    const { rows } = await client.query<{ version: number | null }>(
-      `SELECT max(version) AS version FROM ${names.migrations}`,
-    );
-    let current = rows[0]?.version ?? 0;
-    if (current > 0) {
-      // Recorded as migrated but the records table is gone (dropped by hand): start over.
-      const { rows: present } = await client.query<{ ok: boolean }>(
-        'SELECT to_regclass($1) IS NOT NULL AS ok',
-        [names.instances],
-      );
-      if (!present[0]?.ok) {
-        await client.query(`DROP TABLE IF EXISTS ${names.events}`);
-        await client.query(`DROP FUNCTION IF EXISTS ${names.announce}(text, text, text, text, bigint)`);
-        await client.query(`DELETE FROM ${names.migrations}`);
-        current = 0;
-      }
-    }
-    for (const migration of MIGRATIONS) {
-      if (migration.version <= current) continue;
-      await client.query(migration.sql(names));
-      await client.query(`INSERT INTO ${names.migrations} (version, applied_at) VALUES ($1, $2)`, [
-        migration.version,
-        Date.now(),
-      ]);
-    }
+    await runMigrations(session, { names, table: names.migrations, migrations: MIGRATIONS }, signal);
     await client.query('COMMIT');
   } catch (err) {
     await client.query('ROLLBACK').catch(() => {});
@@ -146,4 +120,17 @@ export async function migratePostgres(pool: pg.Pool, names: PgNames): Promise<vo
     client.off('error', onError);
     client.release(broken);
   }
+}
+
+/** Recorded as migrated but the records table is gone (dropped by hand): starts over from version 0. */
+async function repairDropped(client: pg.PoolClient, names: PgNames, current: number): Promise<number> {
+  if (current === 0) return 0;
+  const { rows } = await client.query<{ ok: boolean }>('SELECT to_regclass($1) IS NOT NULL AS ok', [
+    names.instances,
+  ]);
+  if (rows[0]?.ok) return current;
+  await client.query(`DROP TABLE IF EXISTS ${names.events}`);
+  await client.query(`DROP FUNCTION IF EXISTS ${names.announce}(text, text, text, text, bigint)`);
+  await client.query(`DELETE FROM ${names.migrations}`);
+  return 0;
 }

@@ -1,6 +1,12 @@
-import { InvalidRecordError, RegistryUnavailableError } from '@sidecar/core';
+import {
+  InvalidRecordError,
+  isChangeType,
+  type RawRegistryChange,
+  RegistryUnavailableError,
+  type SidecarError,
+  StoredRecord,
+} from '@sidecar/core';
 import type pg from 'pg';
-import { type DialectHost, isChangeType, type RawChange, rowValue } from '../dialect.js';
 import { PgListener } from './pg-listener.js';
 import type { PgQueries, PgQuery } from './pg-queries.js';
 
@@ -11,9 +17,19 @@ const MAX_SEEN = 20_000;
 
 type Run = <R extends pg.QueryResultRow>(query: PgQuery, values: unknown[]) => Promise<pg.QueryResult<R>>;
 
-/** What the watch needs from the dialect. */
+/** What the watch may ask of the registry that owns it. */
+export interface WatchHost {
+  /** The namespace whose changes are delivered. */
+  readonly namespace: string;
+  /** Reports a non-fatal problem as a `warning` event. */
+  warn(error: SidecarError): void;
+  /** Drops cached lookups (after a reconnect, changes may have been missed). */
+  invalidate(): void;
+}
+
+/** What the watch needs from the registry. */
 export interface PgWatchDeps {
-  host: DialectHost;
+  host: WatchHost;
   queries: PgQueries;
   run: Run;
   /** Raw values of the live records of the namespace (for the snapshot after a reconnect). */
@@ -31,14 +47,14 @@ export interface PgWatchDeps {
  */
 export class PgWatch {
   readonly #deps: PgWatchDeps;
-  readonly #deliver: (change: RawChange) => void;
+  readonly #deliver: (change: RawRegistryChange) => void;
   readonly #listener: PgListener;
   readonly #seen = new Map<number, true>();
   #heardAt = 0;
   #queue: Promise<void> = Promise.resolve();
   #stopped = false;
 
-  constructor(deps: PgWatchDeps, deliver: (change: RawChange) => void) {
+  constructor(deps: PgWatchDeps, deliver: (change: RawRegistryChange) => void) {
     this.#deps = deps;
     this.#deliver = deliver;
     this.#listener = new PgListener(deps.config, deps.channel, {
@@ -135,10 +151,10 @@ export class PgWatch {
       );
       return;
     }
-    this.#send({ type: change.t, record: rowValue(change.r, change.e) });
+    this.#send({ type: change.t, record: new StoredRecord(change.r, change.e) });
   }
 
-  #send(change: RawChange): void {
+  #send(change: RawRegistryChange): void {
     if (!this.#stopped) this.#deliver(change);
   }
 }

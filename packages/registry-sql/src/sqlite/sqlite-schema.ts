@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { type Migration, runMigrationsSync, type SyncMigrationSession } from '../migrations.js';
 import { quoteIdent } from '../options.js';
 
 /** Quoted names of the SQLite tables for one prefix. */
@@ -21,13 +22,8 @@ export function sqliteTables(prefix: string): SqliteTables {
   };
 }
 
-interface Migration {
-  version: number;
-  sql: (t: SqliteTables) => string;
-}
-
 /** Versioned schema changes, applied in order, each exactly once per database. */
-const MIGRATIONS: readonly Migration[] = [
+const MIGRATIONS: readonly Migration<SqliteTables>[] = [
   {
     version: 1,
     sql: (t) => `
@@ -79,9 +75,15 @@ function retryBusy<T>(step: () => T, timeoutMs: number): T {
 
 /**
  * Opens (creating if needed) the file in WAL mode with a busy timeout, and brings its schema up
- * to date inside `BEGIN IMMEDIATE`, so peers starting at once on an empty file migrate it once.
+ * to date with the shared runner inside `BEGIN IMMEDIATE`, so peers starting at once on an empty
+ * file migrate it once. Synchronous: see runMigrationsSync.
  */
-export function openSqlite(path: string, tables: SqliteTables, busyTimeout: number): Database.Database {
+export function openSqlite(
+  path: string,
+  tables: SqliteTables,
+  busyTimeout: number,
+  signal?: AbortSignal,
+): Database.Database {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const db = new Database(path, { timeout: busyTimeout });
   try {
@@ -90,27 +92,16 @@ export function openSqlite(path: string, tables: SqliteTables, busyTimeout: numb
       if (db.pragma('journal_mode', { simple: true }) !== 'wal') db.pragma('journal_mode = WAL');
     }, busyTimeout);
     db.pragma('synchronous = NORMAL');
-    retryBusy(() => migrate(db, tables), busyTimeout);
+    const session: SyncMigrationSession = {
+      exec: (sql) => void db.exec(sql),
+      value: (sql) => db.prepare(sql).pluck().get(),
+    };
+    const plan = { names: tables, table: tables.migrations, migrations: MIGRATIONS };
+    const migrate = db.transaction(() => runMigrationsSync(session, plan, signal));
+    retryBusy(() => migrate.immediate(), busyTimeout);
     return db;
   } catch (err) {
     db.close();
     throw err;
   }
-}
-
-function migrate(db: Database.Database, tables: SqliteTables): void {
-  const run = db.transaction(() => {
-    db.exec(
-      `CREATE TABLE IF NOT EXISTS ${tables.migrations} (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`,
-    );
-    const current =
-      (db.prepare(`SELECT max(version) FROM ${tables.migrations}`).pluck().get() as number | null) ?? 0;
-    const insert = db.prepare(`INSERT INTO ${tables.migrations} (version, applied_at) VALUES (?, ?)`);
-    for (const migration of MIGRATIONS) {
-      if (migration.version <= current) continue;
-      db.exec(migration.sql(tables));
-      insert.run(migration.version, Date.now());
-    }
-  });
-  run.immediate();
 }

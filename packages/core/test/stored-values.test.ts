@@ -1,0 +1,52 @@
+import {
+  decodeStored,
+  type InstanceRecord,
+  InvalidRecordError,
+  parseStoredRecord,
+  StoredRecord,
+} from '@sidecar/core';
+import { testRecord } from '@sidecar/core/testing';
+import { describe, expect, it } from 'vitest';
+
+function storedRecord(name: string): InstanceRecord {
+  return { ...testRecord(name), expiresAt: Date.now() + 60_000 };
+}
+
+/** Core's one decoder of values read from a store: every registry hands it what it read. */
+describe('decodeStored / parseStoredRecord', () => {
+  it('leaves hostile values as they are, never throwing, so validation rejects them', () => {
+    for (const hostile of ['{"name": this is not json', '', 'null', '[1,2]', '"text"', 42, null, undefined]) {
+      expect(() => decodeStored(hostile)).not.toThrow();
+      expect(() => parseStoredRecord(hostile)).toThrow(InvalidRecordError);
+    }
+    expect(decodeStored('{"name": this is not json')).toBe('{"name": this is not json');
+    expect(decodeStored(Buffer.from('{}'))).toEqual(Buffer.from('{}')); // a BLOB is not text: passed on
+  });
+
+  it('does not let stored JSON name its own prototype or expiry in a StoredRecord', () => {
+    const hostile = '{"__proto__": {"polluted": true}, "expiresAt": 1}';
+    const decoded = decodeStored(new StoredRecord(hostile, '5000')) as Record<string, unknown>;
+    expect(decoded.expiresAt).toBe(5000); // the column wins over the text
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('rejects a StoredRecord whose text or expiry is of the wrong type', () => {
+    const record = storedRecord('billing');
+    const { expiresAt: _expiresAt, ...text } = record;
+    expect(() => parseStoredRecord(new StoredRecord(42, record.expiresAt))).toThrow(InvalidRecordError);
+    expect(() => parseStoredRecord(new StoredRecord(JSON.stringify(text), 'soon'))).toThrow(
+      InvalidRecordError,
+    );
+    expect(() => parseStoredRecord(new StoredRecord(new StoredRecord('{}', 1), 1))).toThrow(
+      InvalidRecordError,
+    );
+  });
+
+  it('decodes JSON text, a StoredRecord and an already decoded value to the same record', () => {
+    const record = storedRecord('billing');
+    const { expiresAt, ...rest } = record;
+    expect(parseStoredRecord(JSON.stringify(record))).toEqual(record);
+    expect(parseStoredRecord(new StoredRecord(JSON.stringify(rest), String(expiresAt)))).toEqual(record);
+    expect(parseStoredRecord({ ...record })).toEqual(record);
+  });
+});
