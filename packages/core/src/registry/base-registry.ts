@@ -7,6 +7,7 @@ import type {
   RegistryEvents,
   RegistryReach,
 } from '../contracts/registry.js';
+import { timeRegistryOperation } from '../diagnostics.js';
 import {
   InvalidRecordError,
   isSidecarError,
@@ -208,7 +209,7 @@ export abstract class BaseRegistry extends EventEmitter<RegistryEvents> implemen
       if (!this.#started) throw this.unavailable('cannot look up', new Error('the registry is not started'));
       let rows: unknown[];
       try {
-        rows = await this.fetchByName(name, signal);
+        rows = await timeRegistryOperation(this, 'lookup', () => this.fetchByName(name, signal));
       } catch (err) {
         throw this.unavailable('registry lookup failed', err);
       }
@@ -280,7 +281,7 @@ export abstract class BaseRegistry extends EventEmitter<RegistryEvents> implemen
   async #guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
     if (!this.#started) throw this.unavailable(`cannot ${what}`, new Error('the registry is not started'));
     try {
-      return await fn();
+      return await timeRegistryOperation(this, what, fn);
     } catch (err) {
       throw this.unavailable(`registry ${what} failed`, err);
     }

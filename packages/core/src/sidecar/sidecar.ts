@@ -6,6 +6,7 @@ import type { PluginContext, WrapperPlugin } from '../contracts/plugin.js';
 import type { RecordInput, Registry, RegistryCallOptions } from '../contracts/registry.js';
 import type { IncomingConnection, Listener, Transport } from '../contracts/transport.js';
 import type { StreamWrapper, WrapperContext } from '../contracts/wrapper.js';
+import { publishIncomingFailure, publishStreamOpen } from '../diagnostics.js';
 import {
   InternalError,
   InvalidConfigError,
@@ -515,6 +516,7 @@ export class Sidecar<S extends Duplex = Duplex, G extends object = object> exten
     const connection = await (this.#connector as Connector).connect(name, { deadline, signal }, started);
     this.#track(connection.socket);
     typeSocketErrors(connection.socket, name);
+    publishStreamOpen(this.instanceId, connection.socket, 'outgoing', connection.transport);
     return connection;
   }
 
@@ -527,12 +529,13 @@ export class Sidecar<S extends Duplex = Duplex, G extends object = object> exten
       fresh.map(async (record) => {
         const deadline = Date.now() + (this.#config.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT);
         try {
-          const { socket, peer } = await (this.#connector as Connector).connectInstance(record, {
+          const { socket, peer, transport } = await (this.#connector as Connector).connectInstance(record, {
             deadline,
             signal: options.signal,
           });
           this.#track(socket);
           typeSocketErrors(socket, record.name);
+          publishStreamOpen(this.instanceId, socket, 'outgoing', transport);
           const stream = this.#wrap(socket, {
             direction: 'outgoing',
             local: this.self,
@@ -560,11 +563,13 @@ export class Sidecar<S extends Duplex = Duplex, G extends object = object> exten
     this.#track(socket);
     const helloTimeout = this.#config.helloTimeout ?? DEFAULT_HELLO_TIMEOUT;
     const accepted = await acceptHello(connection, this.self, helloTimeout).catch((err: unknown) => {
+      publishIncomingFailure(this.instanceId, err);
       this.#warn(err);
       return undefined;
     });
     if (!accepted || socket.destroyed) return;
     typeSocketErrors(socket, accepted.name);
+    publishStreamOpen(this.instanceId, socket, 'incoming');
     const stream = this.#wrap(socket, {
       direction: 'incoming',
       local: this.self,

@@ -1,6 +1,9 @@
 import {
   abortErrorOf,
   ConnectionClosedError,
+  observeClientCall,
+  observeClientCallbacks,
+  observeServerCall,
   ProtocolError,
   type SidecarError,
   TimeoutError,
@@ -52,6 +55,8 @@ export interface SessionOptions {
   send(message: PillionMessage, json?: string): void;
   /** The name of the remote peer, for error messages. */
   peerName(): string;
+  /** The instance id of this side, naming the owner of its diagnostics (calls timed for metrics). @default '' */
+  owner?: string;
   /** Most callbacks pending at once (the oldest is dropped beyond). */
   maxPendingCallbacks: number;
   /** Longest a callback waits to be invoked, in ms. */
@@ -160,7 +165,7 @@ export class PillionSession {
 
   /** Sends a call (the original's API): function parameters become one-shot callbacks. */
   callRemote(method: string, params: readonly unknown[]): CallMessage {
-    return this.#issue(method, params);
+    return this.#issue(method, observeClientCallbacks(this.#options.owner ?? '', method, params));
   }
 
   /** Calls `method` with `args` plus a callback, and resolves with what the callback receives. */
@@ -183,6 +188,7 @@ export class PillionSession {
       pending.reject(err as Error);
       return promise;
     }
+    observeClientCall(this.#options.owner ?? '', method, promise);
     if (signal) pending.watch(signal, () => this.#abandon(pending, abortErrorOf(signal)));
     if (timed) {
       pending.expire(timeout, () =>
@@ -349,7 +355,8 @@ export class PillionSession {
       this.#replyError(id, notFoundText(method));
       return;
     }
-    invokeProvided(this.#host, fn, params, functions, id, method);
+    const observed = observeServerCall(this.#options.owner ?? '', method, fn);
+    invokeProvided(this.#host, observed, params, functions, id, method);
   }
 
   /** A copy of `params` with each callback reference turned into a function that calls it. */

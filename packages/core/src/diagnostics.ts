@@ -1,0 +1,284 @@
+import { channel } from 'node:diagnostics_channel';
+import { performance } from 'node:perf_hooks';
+import type { Duplex } from 'node:stream';
+
+/**
+ * Instrumentation points, published on `node:diagnostics_channel`. Nothing is built or measured
+ * unless something subscribes (`@sidecar/metrics` does), so they cost one `hasSubscribers` check
+ * when monitoring is off. Every message names its owner: the instance id of the sidecar it
+ * happened in (or the registry object), so several sidecars in one process are told apart.
+ *
+ * @example
+ * ```ts
+ * import { subscribe } from 'node:diagnostics_channel';
+ * import { DIAGNOSTICS, type StreamOpenMessage } from '@sidecar/core';
+ *
+ * subscribe(DIAGNOSTICS.streamOpen, (m) => console.log((m as StreamOpenMessage).direction));
+ * ```
+ */
+export const DIAGNOSTICS = {
+  /** A stream passed its hello and is handed to the wrappers. {@link StreamOpenMessage} */
+  streamOpen: 'sidecar:stream.open',
+  /** One phase of a connect by name finished. {@link ConnectPhaseMessage} */
+  connectPhase: 'sidecar:connect.phase',
+  /** A dial or hello of one endpoint failed. {@link DialFailureMessage} */
+  dialFailure: 'sidecar:dial.failure',
+  /** A hello was refused, by the far side (`client`) or by this side (`server`). {@link HelloRefusalMessage} */
+  helloRefusal: 'sidecar:hello.refusal',
+  /** A registry operation finished. {@link RegistryOperationMessage} */
+  registryOperation: 'sidecar:registry.operation',
+  /** A heartbeat renewed the record, or failed to. {@link HeartbeatMessage} */
+  heartbeat: 'sidecar:heartbeat',
+  /** An RPC call finished, as caller (`client`) or callee (`server`). {@link RpcCallMessage} */
+  rpcCall: 'sidecar:rpc.call',
+} as const;
+
+/** See {@link DIAGNOSTICS}.streamOpen. */
+export interface StreamOpenMessage {
+  owner: string;
+  stream: Duplex;
+  direction: 'incoming' | 'outgoing';
+  /** The transport's name; for incoming streams, the subscriber finds it from the local port. */
+  transport: string | undefined;
+}
+/** See {@link DIAGNOSTICS}.connectPhase. */
+export interface ConnectPhaseMessage {
+  owner: string;
+  name: string;
+  phase: 'lookup' | 'dial' | 'handshake';
+  /** In seconds. */
+  duration: number;
+  /** The error code when the phase failed. */
+  error: string | undefined;
+}
+/** See {@link DIAGNOSTICS}.dialFailure. */
+export interface DialFailureMessage {
+  owner: string;
+  transport: string;
+  code: string;
+}
+/** See {@link DIAGNOSTICS}.helloRefusal. */
+export interface HelloRefusalMessage {
+  owner: string;
+  side: 'client' | 'server';
+  reason: string;
+}
+/** See {@link DIAGNOSTICS}.registryOperation. */
+export interface RegistryOperationMessage {
+  registry: object;
+  operation: string;
+  /** In seconds. */
+  duration: number;
+  error: string | undefined;
+}
+/** See {@link DIAGNOSTICS}.heartbeat. */
+export interface HeartbeatMessage {
+  owner: string;
+  ttl: number;
+  ok: boolean;
+}
+/** See {@link DIAGNOSTICS}.rpcCall. */
+export interface RpcCallMessage {
+  owner: string;
+  side: 'client' | 'server';
+  method: string;
+  /** In seconds. */
+  duration: number;
+  error: string | undefined;
+}
+
+const channels = {
+  streamOpen: channel(DIAGNOSTICS.streamOpen),
+  connectPhase: channel(DIAGNOSTICS.connectPhase),
+  dialFailure: channel(DIAGNOSTICS.dialFailure),
+  helloRefusal: channel(DIAGNOSTICS.helloRefusal),
+  registryOperation: channel(DIAGNOSTICS.registryOperation),
+  heartbeat: channel(DIAGNOSTICS.heartbeat),
+  rpcCall: channel(DIAGNOSTICS.rpcCall),
+};
+
+/** The stable code of an error: `code` when it has one, else its class name. */
+export function errorCodeOf(err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && code) return code;
+  return err instanceof Error ? err.name : typeof err;
+}
+
+/** A start time for {@link publishConnectPhase}: 0 (nothing measured) when nobody listens. */
+export function phaseStart(): number {
+  return channels.connectPhase.hasSubscribers ? performance.now() : 0;
+}
+
+/** Publishes the end of a connect phase started at `start` (from {@link phaseStart}). */
+export function publishConnectPhase(
+  owner: string,
+  name: string,
+  phase: ConnectPhaseMessage['phase'],
+  start: number,
+  err?: unknown,
+): void {
+  if (start === 0 || !channels.connectPhase.hasSubscribers) return;
+  const message: ConnectPhaseMessage = {
+    owner,
+    name,
+    phase,
+    duration: (performance.now() - start) / 1000,
+    error: err === undefined ? undefined : errorCodeOf(err),
+  };
+  channels.connectPhase.publish(message);
+}
+
+/** Publishes a failed dial or hello of one endpoint (and a refusal, when it was one). */
+export function publishDialFailure(owner: string, transport: string, err: unknown): void {
+  if (channels.dialFailure.hasSubscribers) {
+    channels.dialFailure.publish({ owner, transport, code: errorCodeOf(err) } satisfies DialFailureMessage);
+  }
+  const reason = (err as { reason?: unknown } | null)?.reason;
+  if (errorCodeOf(err) === 'SIDECAR_ERR_HELLO_REFUSED' && typeof reason === 'string')
+    publishHelloRefusal(owner, 'client', reason);
+}
+
+/** Publishes a refused hello. */
+export function publishHelloRefusal(owner: string, side: 'client' | 'server', reason: string): void {
+  if (!channels.helloRefusal.hasSubscribers) return;
+  channels.helloRefusal.publish({ owner, side, reason } satisfies HelloRefusalMessage);
+}
+
+/** Publishes the failed hello of an accepted connection, when this side refused it. */
+export function publishIncomingFailure(owner: string, err: unknown): void {
+  const reason = (err as { reason?: unknown } | null)?.reason;
+  if (errorCodeOf(err) === 'SIDECAR_ERR_HELLO_REFUSED' && typeof reason === 'string')
+    publishHelloRefusal(owner, 'server', reason);
+}
+
+/** Publishes a stream that passed its hello. */
+export function publishStreamOpen(
+  owner: string,
+  stream: Duplex,
+  direction: 'incoming' | 'outgoing',
+  transport?: string,
+): void {
+  if (!channels.streamOpen.hasSubscribers) return;
+  channels.streamOpen.publish({ owner, stream, direction, transport } satisfies StreamOpenMessage);
+}
+
+/** Runs one registry operation, timing it when somebody listens. */
+export function timeRegistryOperation<T>(
+  registry: object,
+  operation: string,
+  run: () => Promise<T>,
+): Promise<T> {
+  const ch = channels.registryOperation;
+  if (!ch.hasSubscribers) return run();
+  const start = performance.now();
+  const done = (error: string | undefined) =>
+    ch.publish({
+      registry,
+      operation,
+      duration: (performance.now() - start) / 1000,
+      error,
+    } satisfies RegistryOperationMessage);
+  return run().then(
+    (value) => {
+      done(undefined);
+      return value;
+    },
+    (err: unknown) => {
+      done(errorCodeOf(err));
+      throw err;
+    },
+  );
+}
+
+/** Publishes one heartbeat. */
+export function publishHeartbeat(owner: string, ttl: number, ok: boolean): void {
+  if (!channels.heartbeat.hasSubscribers) return;
+  channels.heartbeat.publish({ owner, ttl, ok } satisfies HeartbeatMessage);
+}
+
+function publishRpc(owner: string, side: 'client' | 'server', method: string, start: number, err: unknown) {
+  channels.rpcCall.publish({
+    owner,
+    side,
+    method,
+    duration: (performance.now() - start) / 1000,
+    error: err === undefined ? undefined : errorCodeOf(err),
+  } satisfies RpcCallMessage);
+}
+
+/** Times a promise call as its caller: `promise` itself is returned. */
+export function observeClientCall<T>(owner: string, method: string, promise: Promise<T>): Promise<T> {
+  if (!channels.rpcCall.hasSubscribers) return promise;
+  const start = performance.now();
+  promise.then(
+    () => publishRpc(owner, 'client', method, start, undefined),
+    (err: unknown) => publishRpc(owner, 'client', method, start, err ?? 'error'),
+  );
+  return promise;
+}
+
+type AnyFunction = (...args: never[]) => unknown;
+
+/**
+ * Times a callback-style call as its caller: the call ends when one of its callbacks is first
+ * invoked. Returns `params` itself when nobody listens, else a copy with the callbacks wrapped.
+ */
+export function observeClientCallbacks(
+  owner: string,
+  method: string,
+  params: readonly unknown[],
+): readonly unknown[] {
+  if (!channels.rpcCall.hasSubscribers || !params.some((p) => typeof p === 'function')) return params;
+  const start = performance.now();
+  let done = false;
+  return params.map((p) => {
+    if (typeof p !== 'function') return p;
+    const fn = p as AnyFunction;
+    return (...args: never[]) => {
+      if (!done) {
+        done = true;
+        publishRpc(owner, 'client', method, start, undefined);
+      }
+      return fn(...args);
+    };
+  });
+}
+
+/**
+ * Times a provided method as its callee: the call ends when the method throws, when its promise
+ * settles, or when it invokes its last callback (its reply). Returns `fn` itself when nobody listens.
+ */
+export function observeServerCall<F extends AnyFunction>(owner: string, method: string, fn: F): F {
+  if (!channels.rpcCall.hasSubscribers) return fn;
+  return ((...args: unknown[]) => {
+    const start = performance.now();
+    let done = false;
+    const finish = (err: unknown) => {
+      if (done) return;
+      done = true;
+      publishRpc(owner, 'server', method, start, err);
+    };
+    let last = -1;
+    for (let i = 0; i < args.length; i++) if (typeof args[i] === 'function') last = i;
+    if (last >= 0) {
+      const reply = args[last] as AnyFunction;
+      args[last] = (...values: never[]) => {
+        finish(undefined);
+        return reply(...values);
+      };
+    }
+    try {
+      const result = (fn as unknown as (...a: unknown[]) => unknown)(...args);
+      if (result && typeof (result as Promise<unknown>).then === 'function') {
+        (result as Promise<unknown>).then(
+          () => finish(undefined),
+          (err: unknown) => finish(err ?? 'error'),
+        );
+      } else if (last < 0) finish(undefined);
+      return result;
+    } catch (err) {
+      finish(err ?? 'error');
+      throw err;
+    }
+  }) as unknown as F;
+}
