@@ -128,10 +128,19 @@ export function publishConnectPhase(
   channels.connectPhase.publish(message);
 }
 
-/** Publishes a failed dial or hello of one endpoint (and a refusal, when it was one). */
+/**
+ * Publishes a failed dial or hello of one endpoint (and a refusal, when it was one). A generic dial
+ * failure is reported by its cause's code (`ECONNREFUSED`, `ETIMEDOUT`) when it has one.
+ */
 export function publishDialFailure(owner: string, transport: string, err: unknown): void {
   if (channels.dialFailure.hasSubscribers) {
-    channels.dialFailure.publish({ owner, transport, code: errorCodeOf(err) } satisfies DialFailureMessage);
+    let code = errorCodeOf(err);
+    for (let e = err, depth = 0; code === 'SIDECAR_ERR_DIAL_FAILED' && e && depth < 4; depth++) {
+      e = (e as { cause?: unknown }).cause;
+      const inner = (e as { code?: unknown } | undefined)?.code;
+      if (typeof inner === 'string' && !inner.startsWith('SIDECAR_')) code = inner;
+    }
+    channels.dialFailure.publish({ owner, transport, code } satisfies DialFailureMessage);
   }
   const reason = (err as { reason?: unknown } | null)?.reason;
   if (errorCodeOf(err) === 'SIDECAR_ERR_HELLO_REFUSED' && typeof reason === 'string')
