@@ -48,14 +48,18 @@ function figuresCell(peer) {
   const f = peer.figures;
   const dl = el('dl', 'figures');
   const rows = [
-    ['streams open', f.streamsActive],
-    ['streams total', f.streamsOpened],
-    ['calls served', f.callsServed],
-    ['calls made', f.callsMade],
-    ['pending cb', f.pendingCallbacks],
-    ['in / out', `${bytes(f.bytesIn)} / ${bytes(f.bytesOut)}`],
+    ['streamsActive', 'streams open', f.streamsActive],
+    ['streamsOpened', 'streams total', f.streamsOpened],
+    ['callsServed', 'calls served', f.callsServed],
+    ['callsMade', 'calls made', f.callsMade],
+    ['pendingCallbacks', 'callbacks pending', f.pendingCallbacks],
+    ['bytes', 'bytes in / out', `${bytes(f.bytesIn)} / ${bytes(f.bytesOut)}`],
   ];
-  for (const [label, value] of rows) dl.append(el('dt', '', label), el('dd', '', value));
+  for (const [key, label, value] of rows) {
+    const dd = el('dd', '', value);
+    dd.dataset.figure = key;
+    dl.append(el('dt', '', label), dd);
+  }
   td.append(dl);
   return td;
 }
