@@ -65,7 +65,7 @@ describe('sidecar dashboard in a real browser', { timeout: 120_000 }, () => {
     page.on('pageerror', (e) => problems.push(e.message));
     await page.goto(url);
     await page.evaluate(() => {
-      (window as unknown as { __sameDocument: number }).__sameDocument = 1;
+      (globalThis as unknown as { __sameDocument: number }).__sameDocument = 1;
     });
     const rowOf = (instanceId: string) => page.locator(`#peers tbody tr[data-instance="${instanceId}"]`);
     const stateOf = (instanceId: string) => rowOf(instanceId).getAttribute('data-state');
@@ -112,7 +112,9 @@ describe('sidecar dashboard in a real browser', { timeout: 120_000 }, () => {
       JSON.stringify({ note: EVIL_NOTE }),
     );
     expect(await page.locator('#peers i, #peers img, #peers script, #log i').count()).toBe(0);
-    expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+    expect(
+      await page.evaluate(() => (globalThis as unknown as { __pwned?: number }).__pwned),
+    ).toBeUndefined();
 
     // Killed: it times out (its row turns "timed out", the log says timeout).
     beta.child.kill('SIGKILL');
@@ -141,9 +143,9 @@ describe('sidecar dashboard in a real browser', { timeout: 120_000 }, () => {
     expect(await stateOf(evil.instanceId)).toBe('live');
 
     // All of it without a reload.
-    expect(await page.evaluate(() => (window as unknown as { __sameDocument?: number }).__sameDocument)).toBe(
-      1,
-    );
+    expect(
+      await page.evaluate(() => (globalThis as unknown as { __sameDocument?: number }).__sameDocument),
+    ).toBe(1);
     expect(problems).toEqual([]);
     await page.close();
     expect(await interrupt(dash)).toBe(0);

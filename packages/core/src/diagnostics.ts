@@ -205,28 +205,66 @@ export function publishHeartbeat(owner: string, ttl: number, ok: boolean): void 
   channels.heartbeat.publish({ owner, ttl, ok } satisfies HeartbeatMessage);
 }
 
-function publishRpc(owner: string, side: 'client' | 'server', method: string, start: number, err: unknown) {
-  channels.rpcCall.publish({
-    owner,
-    side,
-    method,
-    duration: (performance.now() - start) / 1000,
-    error: err === undefined ? undefined : errorCodeOf(err),
-  } satisfies RpcCallMessage);
-}
+/**
+ * Times one RPC call: made by `startRpcTimer`, ended (once) by `end`, which publishes the timer
+ * itself on `DIAGNOSTICS.rpcCall` (it is the message: one small object per call, no closures).
+ */
+export class RpcTimer implements RpcCallMessage {
+  readonly #start = performance.now();
+  duration = -1;
+  error: string | undefined = undefined;
 
-/** Times a promise call as its caller: `promise` itself is returned. */
-export function observeClientCall<T>(owner: string, method: string, promise: Promise<T>): Promise<T> {
-  if (!channels.rpcCall.hasSubscribers) return promise;
-  const start = performance.now();
-  promise.then(
-    () => publishRpc(owner, 'client', method, start, undefined),
-    (err: unknown) => publishRpc(owner, 'client', method, start, err ?? 'error'),
-  );
-  return promise;
+  constructor(
+    readonly owner: string,
+    readonly side: 'client' | 'server',
+    readonly method: string,
+  ) {}
+
+  /** Ends the call, failed when `err` is given; later calls do nothing. */
+  end(err?: unknown): void {
+    if (this.duration >= 0) return;
+    this.duration = (performance.now() - this.#start) / 1000;
+    if (err !== undefined) this.error = errorCodeOf(err);
+    if (channels.rpcCall.hasSubscribers) channels.rpcCall.publish(this);
+  }
+
+  /** Runs a provided method with its last callback (the reply) wrapped to end this call. */
+  invoke(fn: AnyFunction, args: unknown[]): unknown {
+    let last = -1;
+    for (let i = 0; i < args.length; i++) if (typeof args[i] === 'function') last = i;
+    if (last >= 0) {
+      const reply = args[last] as AnyFunction;
+      args[last] = (...values: never[]) => {
+        this.end();
+        return reply(...values);
+      };
+    }
+    try {
+      const result = (fn as unknown as (...a: unknown[]) => unknown)(...args);
+      if (result && typeof (result as Promise<unknown>).then === 'function') {
+        (result as Promise<unknown>).then(
+          () => this.end(),
+          (err: unknown) => this.end(err ?? 'error'),
+        );
+      } else if (last < 0) this.end();
+      return result;
+    } catch (err) {
+      this.end(err ?? 'error');
+      throw err;
+    }
+  }
 }
 
 type AnyFunction = (...args: never[]) => unknown;
+
+/** Starts timing a call, or returns undefined (nothing measured) when nobody listens. */
+export function startRpcTimer(
+  owner: string,
+  side: 'client' | 'server',
+  method: string,
+): RpcTimer | undefined {
+  return channels.rpcCall.hasSubscribers ? new RpcTimer(owner, side, method) : undefined;
+}
 
 /**
  * Times a callback-style call as its caller: the call ends when one of its callbacks is first
@@ -238,16 +276,12 @@ export function observeClientCallbacks(
   params: readonly unknown[],
 ): readonly unknown[] {
   if (!channels.rpcCall.hasSubscribers || !params.some((p) => typeof p === 'function')) return params;
-  const start = performance.now();
-  let done = false;
+  const timer = new RpcTimer(owner, 'client', method);
   return params.map((p) => {
     if (typeof p !== 'function') return p;
     const fn = p as AnyFunction;
     return (...args: never[]) => {
-      if (!done) {
-        done = true;
-        publishRpc(owner, 'client', method, start, undefined);
-      }
+      timer.end();
       return fn(...args);
     };
   });
@@ -259,35 +293,6 @@ export function observeClientCallbacks(
  */
 export function observeServerCall<F extends AnyFunction>(owner: string, method: string, fn: F): F {
   if (!channels.rpcCall.hasSubscribers) return fn;
-  return ((...args: unknown[]) => {
-    const start = performance.now();
-    let done = false;
-    const finish = (err: unknown) => {
-      if (done) return;
-      done = true;
-      publishRpc(owner, 'server', method, start, err);
-    };
-    let last = -1;
-    for (let i = 0; i < args.length; i++) if (typeof args[i] === 'function') last = i;
-    if (last >= 0) {
-      const reply = args[last] as AnyFunction;
-      args[last] = (...values: never[]) => {
-        finish(undefined);
-        return reply(...values);
-      };
-    }
-    try {
-      const result = (fn as unknown as (...a: unknown[]) => unknown)(...args);
-      if (result && typeof (result as Promise<unknown>).then === 'function') {
-        (result as Promise<unknown>).then(
-          () => finish(undefined),
-          (err: unknown) => finish(err ?? 'error'),
-        );
-      } else if (last < 0) finish(undefined);
-      return result;
-    } catch (err) {
-      finish(err ?? 'error');
-      throw err;
-    }
-  }) as unknown as F;
+  const timer = new RpcTimer(owner, 'server', method);
+  return ((...args: unknown[]) => timer.invoke(fn, args)) as unknown as F;
 }

@@ -31,12 +31,13 @@ export {
   errorCodeOf,
   type HeartbeatMessage,
   type HelloRefusalMessage,
-  observeClientCall,
   observeClientCallbacks,
   observeServerCall,
   type RegistryOperationMessage,
   type RpcCallMessage,
+  RpcTimer,
   type StreamOpenMessage,
+  startRpcTimer,
 } from './diagnostics.js';
 export * from './errors.js';
 export {

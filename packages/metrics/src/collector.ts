@@ -28,6 +28,50 @@ interface WithPending {
 
 const NO_LABELS: Labels = {};
 
+type Handler = (message: unknown) => void;
+
+/**
+ * One subscription per channel for the whole process, dispatching each message to the collector
+ * of its owner (a map lookup) instead of every collector checking every message: a process with
+ * several sidecars pays for one handler per message, not one per sidecar.
+ */
+class Dispatcher {
+  readonly #byKey = new Map<unknown, Handler>();
+  readonly #route: Handler;
+
+  constructor(
+    readonly channel: string,
+    keyOf: (message: unknown) => unknown,
+  ) {
+    this.#route = (message) => this.#byKey.get(keyOf(message))?.(message);
+  }
+
+  add(key: unknown, handler: Handler): void {
+    if (this.#byKey.size === 0) subscribe(this.channel, this.#route);
+    this.#byKey.set(key, handler);
+  }
+
+  delete(key: unknown): void {
+    if (this.#byKey.delete(key) && this.#byKey.size === 0) unsubscribe(this.channel, this.#route);
+  }
+}
+
+const byOwner = (message: unknown) => (message as { owner: string }).owner;
+const DISPATCHERS = new Map<string, Dispatcher>(
+  [
+    DIAGNOSTICS.streamOpen,
+    DIAGNOSTICS.connectPhase,
+    DIAGNOSTICS.dialFailure,
+    DIAGNOSTICS.helloRefusal,
+    DIAGNOSTICS.heartbeat,
+    DIAGNOSTICS.rpcCall,
+  ].map((name) => [name, new Dispatcher(name, byOwner)]),
+);
+DISPATCHERS.set(
+  DIAGNOSTICS.registryOperation,
+  new Dispatcher(DIAGNOSTICS.registryOperation, (m) => (m as { registry: object }).registry),
+);
+
 function counted(stream: Duplex): { read: number; written: number } {
   const s = stream as Partial<{ bytesRead: number; bytesWritten: number }>;
   return {
@@ -46,8 +90,10 @@ export class SidecarCollector {
   /** Bytes of closed streams, by `direction|transport`. */
   readonly #closedBytes = new Map<string, { read: number; written: number }>();
   readonly #pending = new Set<WithPending>();
-  readonly #handlers: Array<[string, (message: unknown) => void]> = [];
+  readonly #handlers: Array<[string, Handler]> = [];
   #registry: Registry | undefined;
+  /** The key of this sidecar's registry operations: its registry once loaded (a placeholder before). */
+  #registryKey: object = {};
   #lastRenewal = 0;
   #ttl = 0;
   #subscribed = false;
@@ -123,16 +169,33 @@ export class SidecarCollector {
       if (m.ok) this.#lastRenewal = Date.now();
       else this.#heartbeatFailures.add(1, NO_LABELS);
     });
+    // The hottest path (every call, both sides): successful calls record through a histogram bound per method.
+    const succeeded = {
+      client: new Map<string, (v: number) => void>(),
+      server: new Map<string, (v: number) => void>(),
+    };
     this.#on(DIAGNOSTICS.rpcCall, (m: RpcCallMessage) => {
-      const labels = { 'rpc.system': 'pillion', 'rpc.method': m.method, 'error.type': m.error ?? '' };
-      (m.side === 'client' ? this.#rpcClient : this.#rpcServer).record(m.duration, labels);
-      if (m.error) this.#rpcErrors.add(1, { side: m.side, 'rpc.method': m.method, 'error.type': m.error });
+      const histogram = m.side === 'client' ? this.#rpcClient : this.#rpcServer;
+      if (m.error === undefined) {
+        let record = succeeded[m.side].get(m.method);
+        if (!record) {
+          record = histogram.bind({ 'rpc.system': 'pillion', 'rpc.method': m.method, 'error.type': '' });
+          succeeded[m.side].set(m.method, record);
+        }
+        record(m.duration);
+        return;
+      }
+      histogram.record(m.duration, {
+        'rpc.system': 'pillion',
+        'rpc.method': m.method,
+        'error.type': m.error,
+      });
+      this.#rpcErrors.add(1, { side: m.side, 'rpc.method': m.method, 'error.type': m.error });
     });
     this.#handlers.push([
       DIAGNOSTICS.registryOperation,
       (message) => {
         const m = message as RegistryOperationMessage;
-        if (m.registry !== this.#registryOf()) return;
         const labels = { operation: m.operation, 'error.type': m.error ?? '' };
         this.#registryDuration.record(m.duration, labels);
         if (m.error) this.#registryErrors.add(1, labels);
@@ -140,6 +203,14 @@ export class SidecarCollector {
     ]);
     sidecar.on('started', () => {
       this.#lastRenewal = Date.now();
+      // The registry is known once started: route its operations here from now on.
+      const registry = this.#registryOf();
+      if (registry && registry !== this.#registryKey && this.#subscribed) {
+        DISPATCHERS.get(DIAGNOSTICS.registryOperation)?.delete(this.#registryKey);
+        this.#registryKey = registry;
+        const handler = this.#handlers.find(([name]) => name === DIAGNOSTICS.registryOperation)?.[1];
+        if (handler) DISPATCHERS.get(DIAGNOSTICS.registryOperation)?.add(registry, handler);
+      }
       this.start();
     });
     sidecar.on('stopped', () => this.stop());
@@ -149,14 +220,19 @@ export class SidecarCollector {
   start(): void {
     if (this.#subscribed) return;
     this.#subscribed = true;
-    for (const [name, fn] of this.#handlers) subscribe(name, fn);
+    for (const [name, fn] of this.#handlers) DISPATCHERS.get(name)?.add(this.#keyFor(name), fn);
+  }
+
+  /** The key messages of `channel` name this sidecar by: its instance id, or its registry object. */
+  #keyFor(channel: string): unknown {
+    return channel === DIAGNOSTICS.registryOperation ? this.#registryKey : this.#sidecar.instanceId;
   }
 
   /** Unsubscribes (idempotent); open streams are forgotten. */
   stop(): void {
     if (!this.#subscribed) return;
     this.#subscribed = false;
-    for (const [name, fn] of this.#handlers) unsubscribe(name, fn);
+    for (const [name] of this.#handlers) DISPATCHERS.get(name)?.delete(this.#keyFor(name));
     for (const stream of [...this.#open.keys()]) this.#closedStream(stream);
     this.#pending.clear();
   }
@@ -169,15 +245,9 @@ export class SidecarCollector {
     stream.once('close', () => this.#pending.delete(s));
   }
 
-  /** Handles only this sidecar's messages. */
+  /** Handles this sidecar's messages of one channel (the dispatcher routes them by owner). */
   #on<M extends { owner: string }>(name: string, fn: (message: M) => void): void {
-    const id = this.#sidecar.instanceId;
-    this.#handlers.push([
-      name,
-      (message) => {
-        if ((message as M).owner === id) fn(message as M);
-      },
-    ]);
+    this.#handlers.push([name, fn as Handler]);
   }
 
   #registryOf(): Registry | undefined {

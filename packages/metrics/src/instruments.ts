@@ -1,5 +1,6 @@
 import type { Attributes, Meter } from '@opentelemetry/api';
-import { Counter, Gauge, Histogram, type Registry as PromRegistry } from 'prom-client';
+import { Counter, Gauge, type Registry as PromRegistry } from 'prom-client';
+import { LocalMetric } from './local-metrics.js';
 
 /** Label values by OpenTelemetry attribute name (`rpc.method`); Prometheus gets `rpc_method`. */
 export type Labels = Record<string, string>;
@@ -23,10 +24,14 @@ export type Observe = (report: (value: number, labels: Labels) => void) => void 
 /** A counter of both backends. */
 export interface CounterLike {
   add(value: number, labels: Labels): void;
+  /** The counter of one label set, for a hot path (no lookup per use). */
+  bind(labels: Labels): (value: number) => void;
 }
 /** A histogram of both backends. */
 export interface HistogramLike {
   record(value: number, labels: Labels): void;
+  /** The histogram of one label set, for a hot path (no lookup per use). */
+  bind(labels: Labels): (value: number) => void;
 }
 
 /** Histogram buckets for durations, in seconds. */
@@ -42,6 +47,28 @@ function promLabels(labels: Labels): Labels {
   return out;
 }
 
+/**
+ * Memoizes, per label set, what recording needs (the series, the OTel attributes): the hot paths
+ * (every call, every stream) then skip label validation, hashing and allocation. Label values
+ * come from this process (method names it provides or calls, error codes), so the sets are few.
+ */
+function binder<T>(
+  names: readonly string[],
+  make: (labels: Labels, key: string) => T,
+): (labels: Labels) => T {
+  const bound = new Map<string, T>();
+  return (labels) => {
+    let key = '';
+    for (let i = 0; i < names.length; i++) key += `${labels[names[i] as string] ?? ''}\u0000`;
+    let entry = bound.get(key);
+    if (entry === undefined) {
+      entry = make(labels, key);
+      bound.set(key, entry);
+    }
+    return entry;
+  };
+}
+
 /** Makes each metric on prom-client and on an OpenTelemetry meter, either or both. */
 export class Instruments {
   constructor(
@@ -50,44 +77,37 @@ export class Instruments {
   ) {}
 
   counter(def: MetricDef): CounterLike {
-    const p = this.prom
-      ? new Counter({
-          name: def.prom,
-          help: def.help,
-          labelNames: def.labels.map(promLabel),
-          registers: [this.prom],
-        })
-      : undefined;
+    const p = this.prom ? new LocalMetric(def.prom, def.help, 'counter', [], this.prom) : undefined;
     const o = this.meter?.createCounter(def.otel, { description: def.help, unit: def.unit });
-    return {
-      add(value, labels) {
-        p?.inc(promLabels(labels), value);
-        o?.add(value, labels as Attributes);
-      },
+    const make = (labels: Labels, key: string) => {
+      const series = p?.series(key, promLabels(labels));
+      const attrs = { ...labels } as Attributes;
+      return (value: number) => {
+        if (series) LocalMetric.add(series, value);
+        o?.add(value, attrs);
+      };
     };
+    const bound = binder(def.labels, make);
+    return { add: (value, labels) => bound(labels)(value), bind: bound };
   }
 
   histogram(def: MetricDef, buckets = DURATION_BUCKETS): HistogramLike {
-    const p = this.prom
-      ? new Histogram({
-          name: def.prom,
-          help: def.help,
-          labelNames: def.labels.map(promLabel),
-          buckets,
-          registers: [this.prom],
-        })
-      : undefined;
+    const p = this.prom ? new LocalMetric(def.prom, def.help, 'histogram', buckets, this.prom) : undefined;
     const o = this.meter?.createHistogram(def.otel, {
       description: def.help,
       unit: def.unit,
       advice: { explicitBucketBoundaries: buckets },
     });
-    return {
-      record(value, labels) {
-        p?.observe(promLabels(labels), value);
-        o?.record(value, labels as Attributes);
-      },
+    const make = (labels: Labels, key: string) => {
+      const series = p?.series(key, promLabels(labels));
+      const attrs = { ...labels } as Attributes;
+      return (value: number) => {
+        if (series) p?.observe(series, value);
+        o?.record(value, attrs);
+      };
     };
+    const bound = binder(def.labels, make);
+    return { record: (value, labels) => bound(labels)(value), bind: bound };
   }
 
   /** A value read when collected (a gauge), or a running total read when collected (`monotonic`). */

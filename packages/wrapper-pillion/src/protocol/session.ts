@@ -1,11 +1,11 @@
 import {
   abortErrorOf,
   ConnectionClosedError,
-  observeClientCall,
   observeClientCallbacks,
   observeServerCall,
   ProtocolError,
   type SidecarError,
+  startRpcTimer,
   TimeoutError,
 } from '@sidecar/core';
 import { CallbackDroppedError, MethodNotFoundError, RemoteError, ReplyFailedError } from '../errors.js';
@@ -182,13 +182,13 @@ export class PillionSession {
       call = new PromiseCall(generateId(), method, resolve, reject);
     });
     const pending = call as PromiseCall;
+    pending.timer = startRpcTimer(this.#options.owner ?? '', 'client', method);
     try {
       this.#issue(method, args, pending);
     } catch (err) {
       pending.reject(err as Error);
       return promise;
     }
-    observeClientCall(this.#options.owner ?? '', method, promise);
     if (signal) pending.watch(signal, () => this.#abandon(pending, abortErrorOf(signal)));
     if (timed) {
       pending.expire(timeout, () =>
