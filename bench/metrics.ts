@@ -42,7 +42,11 @@ async function worker(mode: Mode): Promise<void> {
   const caller = rpcPeer('caller');
   for (const app of [sink, source, callee, caller]) await app.start();
   let received = 0;
-  sink.on('stream', (stream) => stream.on('data', (chunk: Buffer) => (received += chunk.length)));
+  sink.on('stream', (stream) =>
+    stream.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+    }),
+  );
   callee.to('*').provide('add', (a: number, b: number, cb: (sum: number) => void) => cb(a + b));
   const rpc = await caller.connect('callee');
 
@@ -117,7 +121,11 @@ class Worker {
   }
 
   async line(): Promise<string> {
-    while (this.#lines.length === 0) await new Promise<void>((resolve) => (this.#wake = resolve));
+    while (this.#lines.length === 0) {
+      await new Promise<void>((resolve) => {
+        this.#wake = resolve;
+      });
+    }
     return this.#lines.shift() as string;
   }
 
