@@ -32,7 +32,6 @@ export {
   type HeartbeatMessage,
   type HelloRefusalMessage,
   observeClientCallbacks,
-  observeServerCall,
   type RegistryOperationMessage,
   type RpcCallMessage,
   RpcTimer,

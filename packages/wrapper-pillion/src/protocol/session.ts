@@ -2,7 +2,6 @@ import {
   abortErrorOf,
   ConnectionClosedError,
   observeClientCallbacks,
-  observeServerCall,
   ProtocolError,
   type SidecarError,
   startRpcTimer,
@@ -355,8 +354,8 @@ export class PillionSession {
       this.#replyError(id, notFoundText(method));
       return;
     }
-    const observed = observeServerCall(this.#options.owner ?? '', method, fn);
-    invokeProvided(this.#host, observed, params, functions, id, method);
+    const timer = startRpcTimer(this.#options.owner ?? '', 'server', method);
+    invokeProvided(this.#host, fn, params, functions, id, method, timer);
   }
 
   /** A copy of `params` with each callback reference turned into a function that calls it. */
@@ -447,7 +446,10 @@ export class PillionSession {
    */
   #remoteFunction(name: string, track?: ReplyTrack, reply?: ReplyTo): RemoteFunction {
     return (...args: unknown[]) => {
-      if (track) track.replied = true;
+      if (track) {
+        track.replied = true;
+        track.timer?.end();
+      }
       if (this.#closed) return;
       try {
         this.#issue(name, args);
