@@ -41,15 +41,16 @@ const UNSPECIFIED = new Set(['0.0.0.0', '::', '']);
  */
 export function metrics(options: MetricsOptions = {}): MetricsPlugin {
   const resolved = resolveMetricsOptions(options);
-  const collectors: SidecarCollector[] = [];
+  /** The collector of each sidecar this plugin was given to, by instance id (wrappers name it in their context). */
+  const collectors = new Map<string, SidecarCollector>();
   return {
     kind: 'wrapper',
     name: 'metrics',
     register(container) {
       // Only the pending-callback gauge needs to see streams; every stream passes through unchanged.
       provide(container, WRAPPER, {
-        useValue: (stream) => {
-          for (const c of collectors) c.track(stream);
+        useValue: (stream, context) => {
+          collectors.get(context.local.instanceId)?.track(stream);
           return stream;
         },
       });
@@ -65,8 +66,7 @@ export function metrics(options: MetricsOptions = {}): MetricsPlugin {
       const provider = resolved.otel === true ? otelMetrics.getMeterProvider() : resolved.otel || undefined;
       const meter = provider?.getMeter('@sidecar/metrics', '0.1.0');
       const collector = new SidecarCollector(sidecar as unknown as Sidecar, new Instruments(prom, meter));
-      collectors.length = 0;
-      collectors.push(collector);
+      collectors.set(sidecar.instanceId, collector);
       collector.start();
       const render = async () => ({
         contentType: prom?.contentType ?? 'text/plain',
@@ -96,7 +96,9 @@ export function metrics(options: MetricsOptions = {}): MetricsPlugin {
       };
       serve();
       sidecar.on('started', serve);
+      sidecar.on('started', () => collectors.set(sidecar.instanceId, collector));
       sidecar.on('stopped', () => {
+        collectors.delete(sidecar.instanceId);
         url = undefined;
         void server?.stop();
       });
