@@ -1,7 +1,10 @@
+import { channel } from 'node:diagnostics_channel';
+import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createSidecar, type InstanceRecord } from '@sidecar/core';
+import { createSidecar, DIAGNOSTICS, type InstanceRecord } from '@sidecar/core';
 import { eventually } from '@sidecar/core/testing';
 import { tcp } from '@sidecar/transport-tcp';
 import { createDevCa, issuePeerCertificate, type PemPair, tls } from '@sidecar/transport-tls';
@@ -212,22 +215,31 @@ describe('metrics over TCP and TLS', () => {
     expect(new URL(url).hostname).toBe('127.0.0.1');
     expect((await fetch(url.replace('/metrics', '/other'))).status).toBe(404);
     expect((await fetch(url, { method: 'POST' })).status).toBe(404);
+    // Garbage on the port (a scanner): that connection is closed, the server keeps serving.
+    const { port } = new URL(url);
+    const raw = connect(Number(port), '127.0.0.1');
+    raw.on('error', () => {});
+    raw.resume();
+    raw.end(Buffer.from([0, 1, 2, 255, 13, 10, 13, 10, 0x16, 0x03, 0x01]));
+    await once(raw, 'close');
+    expect((await fetch(url)).status).toBe(200);
     await app.stop();
     expect(app.metrics.url).toBeUndefined();
     await expect(fetch(url)).rejects.toThrow();
   });
 
-  it('records nothing when the plugin is absent', async () => {
-    const { subscribe } = await import('node:diagnostics_channel');
-    expect(typeof subscribe).toBe('function');
-    const registry = `sqlite:${join(dir, 'off.db')}`;
-    const plain = createSidecar({
-      name: 'plain',
-      registry: registry as `sqlite:${string}`,
-      transports: [tcp()],
-    });
+  it('leaves every channel without subscribers when no sidecar has the plugin (nothing is built)', async () => {
+    const subscribed = () => Object.values(DIAGNOSTICS).filter((name) => channel(name).hasSubscribers);
+    for (const stop of stops.splice(0).reverse()) await stop();
+    const registry = `sqlite:${join(dir, 'off.db')}` as const;
+    const plain = createSidecar({ name: 'plain', registry, transports: [tcp()] });
     stops.push(() => plain.stop());
     await plain.start();
     expect(plain.record.metadata).toEqual({});
+    expect(subscribed()).toEqual([]);
+    const measured = await peer('measured', registry, [tcp()]);
+    expect(subscribed().sort()).toEqual(Object.values(DIAGNOSTICS).sort());
+    await measured.stop();
+    expect(subscribed()).toEqual([]);
   });
 });
