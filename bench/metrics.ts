@@ -6,7 +6,8 @@
  * so load from elsewhere on the machine hits both alike, and prints each figure (mean rate,
  * median CPU time per unit of work) and the ratio on/off: the median of the per-slice ratios
  * (goal: >= 0.97). The workers load the compiled packages (run `pnpm build` first), as an
- * application does. Bounded to about 60 s.
+ * application does. Bounded to about 60 s. `BENCH_METRICS_AA=1` runs both workers with metrics
+ * off: that A/A run shows how far apart two equal subjects land on this machine (the noise floor).
  *
  *   pnpm bench:metrics
  */
@@ -32,11 +33,12 @@ type Task = 'stream' | 'calls';
 /** The worker: two sidecar pairs (raw streams, pillion), metrics on or off; runs tasks from stdin. */
 async function worker(mode: Mode): Promise<void> {
   const registry = `memory:bench-metrics-${mode}-${process.pid}` as const;
-  const extra = mode === 'on' ? [metrics()] : [];
+  const on = mode === 'on' && !process.env.BENCH_METRICS_AA;
+  const extra = on ? [metrics()] : [];
   const sink = createSidecar({ name: 'sink', registry, wrappers: [...extra] });
   const source = createSidecar({ name: 'source', registry, wrappers: [...extra] });
   const rpcPeer = (name: string) =>
-    mode === 'on'
+    on
       ? createSidecar({ name, registry, wrappers: [pillion(), metrics()] })
       : createSidecar({ name, registry, wrappers: [pillion()] });
   const callee = rpcPeer('callee');

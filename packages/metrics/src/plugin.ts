@@ -1,4 +1,4 @@
-import { metrics as otelMetrics } from '@opentelemetry/api';
+import { createNoopMeter, metrics as otelMetrics } from '@opentelemetry/api';
 import { provide, type Sidecar, WRAPPER, type WrapperPlugin } from '@sidecar/core';
 import { collectDefaultMetrics, Registry as PromRegistry } from 'prom-client';
 import { SidecarCollector } from './collector.js';
@@ -20,6 +20,7 @@ export interface SidecarMetrics {
 export type MetricsPlugin = WrapperPlugin<never, object, { metrics: SidecarMetrics }>;
 
 const UNSPECIFIED = new Set(['0.0.0.0', '::', '']);
+const NOOP_METER_CLASS = createNoopMeter().constructor;
 
 /**
  * Metrics for a sidecar, opt-in: add it to `wrappers`, after the RPC wrapper so it also counts
@@ -64,7 +65,10 @@ export function metrics(options: MetricsOptions = {}): MetricsPlugin {
             : resolved.prometheus;
       if (prom && resolved.processMetrics) collectDefaultMetrics({ register: prom });
       const provider = resolved.otel === true ? otelMetrics.getMeterProvider() : resolved.otel || undefined;
-      const meter = provider?.getMeter('@sidecar/metrics', '0.1.0');
+      // Without an SDK the global provider's meter is a no-op for good (the metrics API has no proxy
+      // that a later SDK would fill in): skip it rather than call it on every recording.
+      const found = provider?.getMeter('@sidecar/metrics', '0.1.0');
+      const meter = found && found.constructor !== NOOP_METER_CLASS ? found : undefined;
       const collector = new SidecarCollector(sidecar as unknown as Sidecar, new Instruments(prom, meter));
       collectors.set(sidecar.instanceId, collector);
       collector.start();
