@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what sidecar needs on a fresh Debian machine, then the workspace's packages.
 #   bash scripts/setup.sh          pnpm + node_modules (enough for the demo)
-#   bash scripts/setup.sh --test   also redis-server and the PostgreSQL server binaries the tests start
+#   bash scripts/setup.sh --test   also redis-server and the PostgreSQL server binaries the tests start,
+#                                  and Debian's chromium (the dashboard's browser test)
 # Idempotent: a second run only checks and exits in a second or two.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +25,7 @@ if [ "${1:-}" = "--test" ]; then
   command -v redis-server >/dev/null || missing+=(redis-server)
   [ -n "$PG_BIN" ] && [ -x "$PG_BIN/postgres" ] || missing+=(postgresql)
   command -v ip >/dev/null || missing+=(iproute2)
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
   if [ "${#missing[@]}" -gt 0 ]; then
     say "installing ${missing[*]} (apt)"
     as_root apt-get update -qq

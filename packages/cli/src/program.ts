@@ -2,7 +2,9 @@ import { Command, Option } from 'commander';
 import { call } from './commands/call.js';
 import { cat } from './commands/cat.js';
 import { type CertsOptions, certs, DEFAULT_CERT_DAYS, DEFAULT_CERTS_DIR } from './commands/certs.js';
+import { dashboard } from './commands/dashboard.js';
 import { ls } from './commands/ls.js';
+import { metricsSd, portNumber } from './commands/metrics-sd.js';
 import { serve } from './commands/serve.js';
 import { watch } from './commands/watch.js';
 import { runDemo, runDemoPeer } from './demo/run-demo.js';
@@ -75,6 +77,26 @@ export function buildProgram(): Command {
     .action(async (uri: string, args: string[], _o: object, cmd: Command) => {
       process.exitCode = await call(uri, args, cmd.optsWithGlobals());
     });
+
+  program
+    .command('metrics-sd')
+    .description(
+      'serve Prometheus HTTP service discovery (http_sd_configs) of the peers that expose /metrics',
+    )
+    .argument('[pattern]', 'peer name or glob (* and ?)', '*')
+    .option('--port <port>', 'port to serve on (0: any free one)', portNumber, 9465)
+    .option('--host <address>', 'address to bind', '127.0.0.1')
+    .option('--once', 'print the target groups as JSON and exit')
+    .action((pattern: string, _o: object, cmd: Command) => metricsSd(pattern, cmd.optsWithGlobals()));
+
+  program
+    .command('dashboard')
+    .description('a live web page of the peers: state, heartbeats, endpoints, methods, metrics, events')
+    .argument('[pattern]', 'peer name or glob (* and ?)', '*')
+    .option('--port <port>', 'port to serve on (0: any free one)', portNumber, 9466)
+    .option('--host <address>', 'address to bind', '127.0.0.1')
+    .option('--interval <ms>', 'interval between registry reads', positiveInt, 1000)
+    .action((pattern: string, _o: object, cmd: Command) => dashboard(pattern, cmd.optsWithGlobals()));
 
   program
     .command('demo')

@@ -24,6 +24,20 @@ export type {
   TransportIdentity,
 } from './contracts/transport.js';
 export type { StreamWrapper, WrapperContext } from './contracts/wrapper.js';
+export {
+  type ConnectPhaseMessage,
+  DIAGNOSTICS,
+  type DialFailureMessage,
+  errorCodeOf,
+  type HeartbeatMessage,
+  type HelloRefusalMessage,
+  observeClientCallbacks,
+  type RegistryOperationMessage,
+  type RpcCallMessage,
+  RpcTimer,
+  type StreamOpenMessage,
+  startRpcTimer,
+} from './diagnostics.js';
 export * from './errors.js';
 export {
   globToRegExp,

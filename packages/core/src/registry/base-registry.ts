@@ -1,4 +1,5 @@
 import type { LookupOptions, RecordInput, Registry, RegistryCallOptions } from '../contracts/registry.js';
+import { timeRegistryOperation } from '../diagnostics.js';
 import { isSidecarError, RecordNotFoundError, RegistryUnavailableError } from '../errors.js';
 import { matchName, validateName, validatePattern } from '../names.js';
 import { type InstanceRecord, parseRecord } from '../records.js';
@@ -254,7 +255,7 @@ export abstract class BaseRegistry extends StorageHooks implements Registry {
   async #guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
     if (!this.#started) throw this.unavailable(`cannot ${what}`, new Error('the registry is not started'));
     try {
-      const result = await fn();
+      const result = await timeRegistryOperation(this, what, fn);
       this.#health.succeeded();
       return result;
     } catch (err) {

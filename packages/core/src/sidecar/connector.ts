@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream';
 import type { Registry } from '../contracts/registry.js';
 import type { Transport } from '../contracts/transport.js';
+import { phaseStart, publishConnectPhase, publishDialFailure } from '../diagnostics.js';
 import {
   AbortError,
   HelloRefusedError,
@@ -34,6 +35,8 @@ export interface ConnectLimits {
 export interface Connection {
   socket: Duplex;
   peer: PeerInfo;
+  /** The name of the transport it came through. */
+  transport?: string;
 }
 
 /** What the connector needs from its sidecar. */
@@ -115,9 +118,12 @@ export class Connector {
           : new PeerNotFoundError(name, Date.now() - waitedFrom);
     for (;;) {
       let records: InstanceRecord[] = [];
+      const lookupStart = phaseStart();
       try {
         records = await this.#options.registry.lookup(name, signal ? { fresh, signal } : { fresh });
+        publishConnectPhase(this.#options.local.instanceId, name, 'lookup', lookupStart);
       } catch (err) {
+        publishConnectPhase(this.#options.local.instanceId, name, 'lookup', lookupStart, err);
         if (!isSidecarError(err) || !err.retryable || signal?.aborted) throw signal?.aborted ? giveUp() : err;
         state.attempts.push(err);
       }
@@ -180,6 +186,7 @@ export class Connector {
   ): Promise<Connection | undefined> {
     const fail = (candidate: Candidate, err: Error) => {
       state.attempts.push(err);
+      publishDialFailure(this.#options.local.instanceId, candidate.transport.name, err);
       if (!isHopeless(err)) return;
       const key = keyOf(record, candidate);
       state.hopeless.add(key);
@@ -194,6 +201,7 @@ export class Connector {
     }
     const expect = { name: record.name, namespace: record.namespace };
     while (open.length > 0) {
+      const dialStart = phaseStart();
       const winner = await raceDials(open, {
         expect,
         timeout: () => Math.max(0, Math.min(this.#options.dialTimeout, limits.deadline - Date.now())),
@@ -202,9 +210,14 @@ export class Connector {
         onFailure: fail,
       });
       if (!winner) return undefined;
+      publishConnectPhase(this.#options.local.instanceId, record.name, 'dial', dialStart);
+      const helloStart = phaseStart();
       try {
-        return await this.#hello(record, winner);
+        const connection = await this.#hello(record, winner);
+        publishConnectPhase(this.#options.local.instanceId, record.name, 'handshake', helloStart);
+        return connection;
       } catch (err) {
+        publishConnectPhase(this.#options.local.instanceId, record.name, 'handshake', helloStart, err);
         if (limits.signal?.aborted) return undefined;
         fail(winner.candidate, err as Error);
       } finally {
@@ -249,7 +262,7 @@ export class Connector {
           `${where} is ${JSON.stringify(from?.name)}, not "${record.name}" (stale address)`,
         );
       }
-      return { socket, peer: peerInfoOf(record) };
+      return { socket, peer: peerInfoOf(record), transport: attempt.candidate.transport.name };
     } catch (err) {
       socket.destroy();
       throw attempt.signal.aborted ? attempt.signal.reason : err;

@@ -9,9 +9,11 @@ import { Sidecar } from './sidecar.js';
 type OutputOf<W> =
   W extends WrapperPlugin<infer O, object, object> ? O : W extends StreamWrapper<never, infer O> ? O : Duplex;
 
-/** The stream type a wrapper chain produces: the last wrapper's output. */
-export type ChainOutput<W extends readonly unknown[]> = W extends readonly [...unknown[], infer Last]
-  ? OutputOf<Last>
+/** The stream type a wrapper chain produces: the last wrapper's output (a plugin of `never` passes it through). */
+export type ChainOutput<W extends readonly unknown[]> = W extends readonly [...infer Init, infer Last]
+  ? [OutputOf<Last>] extends [never]
+    ? ChainOutput<Init>
+    : OutputOf<Last>
   : Duplex;
 
 /** What a wrapper chain adds to groups. */

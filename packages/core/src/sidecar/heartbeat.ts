@@ -1,4 +1,5 @@
 import type { RecordInput, Registry } from '../contracts/registry.js';
+import { publishHeartbeat } from '../diagnostics.js';
 import {
   isSidecarError,
   RecordNotFoundError,
@@ -68,7 +69,9 @@ export class Heartbeat {
     const record = this.record();
     try {
       await this.registry.renew(record.instanceId, this.ttl);
+      publishHeartbeat(record.instanceId, this.ttl, true);
     } catch (err) {
+      publishHeartbeat(record.instanceId, this.ttl, false);
       if (err instanceof RecordNotFoundError) {
         try {
           this.events.onReregistered(await this.registry.register(record, this.ttl));

@@ -6,6 +6,7 @@ import type { PluginContext, WrapperPlugin } from '../contracts/plugin.js';
 import type { RecordInput, Registry, RegistryCallOptions } from '../contracts/registry.js';
 import type { IncomingConnection, Listener, Transport } from '../contracts/transport.js';
 import type { StreamWrapper, WrapperContext } from '../contracts/wrapper.js';
+import { publishIncomingFailure, publishStreamOpen } from '../diagnostics.js';
 import {
   InternalError,
   InvalidConfigError,
@@ -542,6 +543,7 @@ export class Sidecar<S extends Duplex = Duplex, G extends object = object> exten
     const connection = await (this.#connector as Connector).connect(name, { deadline, signal }, started);
     this.#track(connection.socket);
     typeSocketErrors(connection.socket, name);
+    publishStreamOpen(this.instanceId, connection.socket, 'outgoing', connection.transport);
     return connection;
   }
 
@@ -554,12 +556,13 @@ export class Sidecar<S extends Duplex = Duplex, G extends object = object> exten
       fresh.map(async (record) => {
         const deadline = Date.now() + (this.#config.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT);
         try {
-          const { socket, peer } = await (this.#connector as Connector).connectInstance(record, {
+          const { socket, peer, transport } = await (this.#connector as Connector).connectInstance(record, {
             deadline,
             signal: options.signal,
           });
           this.#track(socket);
           typeSocketErrors(socket, record.name);
+          publishStreamOpen(this.instanceId, socket, 'outgoing', transport);
           const stream = this.#wrap(socket, {
             direction: 'outgoing',
             local: this.self,
@@ -591,6 +594,7 @@ export class Sidecar<S extends Duplex = Duplex, G extends object = object> exten
     this.#track(socket);
     const helloTimeout = this.#config.helloTimeout ?? DEFAULT_HELLO_TIMEOUT;
     const accepted = await acceptHello(connection, this.self, helloTimeout).catch((err: unknown) => {
+      publishIncomingFailure(this.instanceId, err);
       // A connection evicted to make room was reported already; its hello fails as it closes.
       if (!admitted.evicted) this.#warn(err);
       return undefined;
@@ -598,6 +602,7 @@ export class Sidecar<S extends Duplex = Duplex, G extends object = object> exten
     if (!accepted || socket.destroyed) return;
     this.#admission.established(admitted);
     typeSocketErrors(socket, accepted.name);
+    publishStreamOpen(this.instanceId, socket, 'incoming');
     const stream = this.#wrap(socket, {
       direction: 'incoming',
       local: this.self,

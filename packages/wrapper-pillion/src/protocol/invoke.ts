@@ -1,3 +1,4 @@
+import type { RpcTimer } from '@sidecar/core';
 import { isObject } from './messages.js';
 import type { RemoteFunction } from './pending.js';
 
@@ -36,6 +37,8 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 /** Whether a call's reply callback (its last function parameter) has been called. */
 export interface ReplyTrack {
   replied: boolean;
+  /** Times the call for metrics (ended when the reply is sent), when something listens. */
+  timer?: RpcTimer | undefined;
 }
 
 /** The incoming call a callback answers: where an `error` goes when the reply cannot be sent. */
@@ -69,13 +72,14 @@ export function invokeProvided(
   functions: readonly number[] | undefined,
   id: string | number,
   method: string,
+  timer?: RpcTimer,
 ): void {
   let args = params;
   let track: ReplyTrack | undefined;
   let replyIndex = -1;
   if (functions && functions.length > 0) {
     for (const k of functions) replyIndex = Math.max(replyIndex, k);
-    track = { replied: false };
+    track = { replied: false, timer };
     args = params.slice();
     const reply: ReplyTo = { id, method };
     for (const k of functions) {
@@ -85,10 +89,14 @@ export function invokeProvided(
   }
   try {
     const result = fn(...args);
-    if (!isThenable(result)) return;
+    if (!isThenable(result)) {
+      if (!track) timer?.end();
+      return;
+    }
     const reply = track && (args[replyIndex] as RemoteFunction);
     result.then(
       (value) => {
+        timer?.end();
         if (value === undefined || !reply || track?.replied) return;
         try {
           reply(value);
@@ -96,9 +104,13 @@ export function invokeProvided(
           host.failed(id, method, err);
         }
       },
-      (err: unknown) => host.failed(id, method, err),
+      (err: unknown) => {
+        timer?.end(err ?? 'error');
+        host.failed(id, method, err);
+      },
     );
   } catch (err) {
+    timer?.end(err ?? 'error');
     host.failed(id, method, err);
   }
 }

@@ -1,4 +1,4 @@
-import { onAbort as whenAborted } from '@sidecar/core';
+import { type RpcTimer, onAbort as whenAborted } from '@sidecar/core';
 import type { PendingCall } from './pending.js';
 
 /**
@@ -8,6 +8,8 @@ import type { PendingCall } from './pending.js';
  */
 export class PromiseCall implements PendingCall {
   readonly callbacks: string[] = [];
+  /** Times the call for metrics, when something listens (see core's diagnostics). */
+  timer: RpcTimer | undefined;
   #timer: NodeJS.Timeout | undefined;
   #unwatch: (() => void) | undefined;
 
@@ -21,12 +23,14 @@ export class PromiseCall implements PendingCall {
   /** Resolves with the value when the reply has one argument (or none), else with all of them. */
   settle(values: unknown[]): void {
     if (this.#timer || this.#unwatch) this.#release();
+    this.timer?.end();
     this.resolve(values.length <= 1 ? values[0] : values);
   }
 
   /** Rejects with `error`. */
   fail(error: Error): void {
     if (this.#timer || this.#unwatch) this.#release();
+    this.timer?.end(error);
     this.reject(error);
   }
 

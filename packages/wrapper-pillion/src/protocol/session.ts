@@ -1,8 +1,10 @@
 import {
   abortErrorOf,
   ConnectionClosedError,
+  observeClientCallbacks,
   ProtocolError,
   type SidecarError,
+  startRpcTimer,
   TimeoutError,
 } from '@sidecar/core';
 import { CallbackDroppedError, MethodNotFoundError, RemoteError, ReplyFailedError } from '../errors.js';
@@ -52,6 +54,8 @@ export interface SessionOptions {
   send(message: PillionMessage, json?: string): void;
   /** The name of the remote peer, for error messages. */
   peerName(): string;
+  /** The instance id of this side, naming the owner of its diagnostics (calls timed for metrics). @default '' */
+  owner?: string;
   /** Most callbacks pending at once (the oldest is dropped beyond). */
   maxPendingCallbacks: number;
   /** Longest a callback waits to be invoked, in ms. */
@@ -160,7 +164,7 @@ export class PillionSession {
 
   /** Sends a call (the original's API): function parameters become one-shot callbacks. */
   callRemote(method: string, params: readonly unknown[]): CallMessage {
-    return this.#issue(method, params);
+    return this.#issue(method, observeClientCallbacks(this.#options.owner ?? '', method, params));
   }
 
   /** Calls `method` with `args` plus a callback, and resolves with what the callback receives. */
@@ -177,6 +181,7 @@ export class PillionSession {
       call = new PromiseCall(generateId(), method, resolve, reject);
     });
     const pending = call as PromiseCall;
+    pending.timer = startRpcTimer(this.#options.owner ?? '', 'client', method);
     try {
       this.#issue(method, args, pending);
     } catch (err) {
@@ -349,7 +354,8 @@ export class PillionSession {
       this.#replyError(id, notFoundText(method));
       return;
     }
-    invokeProvided(this.#host, fn, params, functions, id, method);
+    const timer = startRpcTimer(this.#options.owner ?? '', 'server', method);
+    invokeProvided(this.#host, fn, params, functions, id, method, timer);
   }
 
   /** A copy of `params` with each callback reference turned into a function that calls it. */
@@ -440,7 +446,10 @@ export class PillionSession {
    */
   #remoteFunction(name: string, track?: ReplyTrack, reply?: ReplyTo): RemoteFunction {
     return (...args: unknown[]) => {
-      if (track) track.replied = true;
+      if (track) {
+        track.replied = true;
+        track.timer?.end();
+      }
       if (this.#closed) return;
       try {
         this.#issue(name, args);

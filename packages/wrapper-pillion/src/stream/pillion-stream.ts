@@ -77,6 +77,7 @@ export class PillionStream extends Duplex {
     this.#session = new PillionSession({
       send: (message, json) => this.#send(message, json),
       peerName: () => this.peer?.name ?? this.remoteName,
+      owner: context.local?.instanceId ?? '',
       maxPendingCallbacks: this.#options.maxPendingCallbacks,
       callbackTtl: this.#options.callbackTtl,
       maxRemoteMethods: this.#options.maxRemoteMethods,

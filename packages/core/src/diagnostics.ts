@@ -1,0 +1,283 @@
+import { channel } from 'node:diagnostics_channel';
+import { performance } from 'node:perf_hooks';
+import type { Duplex } from 'node:stream';
+
+/**
+ * Instrumentation points, published on `node:diagnostics_channel`. Nothing is built or measured
+ * unless something subscribes (`@sidecar/metrics` does), so they cost one `hasSubscribers` check
+ * when monitoring is off. Every message names its owner: the instance id of the sidecar it
+ * happened in (or the registry object), so several sidecars in one process are told apart.
+ *
+ * @example
+ * ```ts
+ * import { subscribe } from 'node:diagnostics_channel';
+ * import { DIAGNOSTICS, type StreamOpenMessage } from '@sidecar/core';
+ *
+ * subscribe(DIAGNOSTICS.streamOpen, (m) => console.log((m as StreamOpenMessage).direction));
+ * ```
+ */
+export const DIAGNOSTICS = {
+  /** A stream passed its hello and is handed to the wrappers. {@link StreamOpenMessage} */
+  streamOpen: 'sidecar:stream.open',
+  /** One phase of a connect by name finished. {@link ConnectPhaseMessage} */
+  connectPhase: 'sidecar:connect.phase',
+  /** A dial or hello of one endpoint failed. {@link DialFailureMessage} */
+  dialFailure: 'sidecar:dial.failure',
+  /** A hello was refused, by the far side (`client`) or by this side (`server`). {@link HelloRefusalMessage} */
+  helloRefusal: 'sidecar:hello.refusal',
+  /** A registry operation finished. {@link RegistryOperationMessage} */
+  registryOperation: 'sidecar:registry.operation',
+  /** A heartbeat renewed the record, or failed to. {@link HeartbeatMessage} */
+  heartbeat: 'sidecar:heartbeat',
+  /** An RPC call finished, as caller (`client`) or callee (`server`). {@link RpcCallMessage} */
+  rpcCall: 'sidecar:rpc.call',
+} as const;
+
+/** See {@link DIAGNOSTICS}.streamOpen. */
+export interface StreamOpenMessage {
+  owner: string;
+  stream: Duplex;
+  direction: 'incoming' | 'outgoing';
+  /** The transport's name; for incoming streams, the subscriber finds it from the local port. */
+  transport: string | undefined;
+}
+/** See {@link DIAGNOSTICS}.connectPhase. */
+export interface ConnectPhaseMessage {
+  owner: string;
+  name: string;
+  phase: 'lookup' | 'dial' | 'handshake';
+  /** In seconds. */
+  duration: number;
+  /** The error code when the phase failed. */
+  error: string | undefined;
+}
+/** See {@link DIAGNOSTICS}.dialFailure. */
+export interface DialFailureMessage {
+  owner: string;
+  transport: string;
+  code: string;
+}
+/** See {@link DIAGNOSTICS}.helloRefusal. */
+export interface HelloRefusalMessage {
+  owner: string;
+  side: 'client' | 'server';
+  reason: string;
+}
+/** See {@link DIAGNOSTICS}.registryOperation. */
+export interface RegistryOperationMessage {
+  registry: object;
+  operation: string;
+  /** In seconds. */
+  duration: number;
+  error: string | undefined;
+}
+/** See {@link DIAGNOSTICS}.heartbeat. */
+export interface HeartbeatMessage {
+  owner: string;
+  ttl: number;
+  ok: boolean;
+}
+/** See {@link DIAGNOSTICS}.rpcCall. */
+export interface RpcCallMessage {
+  owner: string;
+  side: 'client' | 'server';
+  method: string;
+  /** In seconds. */
+  duration: number;
+  error: string | undefined;
+}
+
+const channels = {
+  streamOpen: channel(DIAGNOSTICS.streamOpen),
+  connectPhase: channel(DIAGNOSTICS.connectPhase),
+  dialFailure: channel(DIAGNOSTICS.dialFailure),
+  helloRefusal: channel(DIAGNOSTICS.helloRefusal),
+  registryOperation: channel(DIAGNOSTICS.registryOperation),
+  heartbeat: channel(DIAGNOSTICS.heartbeat),
+  rpcCall: channel(DIAGNOSTICS.rpcCall),
+};
+
+/** The stable code of an error: `code` when it has one, else its class name. */
+export function errorCodeOf(err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && code) return code;
+  return err instanceof Error ? err.name : typeof err;
+}
+
+/** A start time for {@link publishConnectPhase}: 0 (nothing measured) when nobody listens. */
+export function phaseStart(): number {
+  return channels.connectPhase.hasSubscribers ? performance.now() : 0;
+}
+
+/** Publishes the end of a connect phase started at `start` (from {@link phaseStart}). */
+export function publishConnectPhase(
+  owner: string,
+  name: string,
+  phase: ConnectPhaseMessage['phase'],
+  start: number,
+  err?: unknown,
+): void {
+  if (start === 0 || !channels.connectPhase.hasSubscribers) return;
+  const message: ConnectPhaseMessage = {
+    owner,
+    name,
+    phase,
+    duration: (performance.now() - start) / 1000,
+    error: err === undefined ? undefined : errorCodeOf(err),
+  };
+  channels.connectPhase.publish(message);
+}
+
+/**
+ * Publishes a failed dial or hello of one endpoint (and a refusal, when it was one). A generic dial
+ * failure is reported by its cause's code (`ECONNREFUSED`, `ETIMEDOUT`) when it has one.
+ */
+export function publishDialFailure(owner: string, transport: string, err: unknown): void {
+  if (channels.dialFailure.hasSubscribers) {
+    let code = errorCodeOf(err);
+    for (let e = err, depth = 0; code === 'SIDECAR_ERR_DIAL_FAILED' && e && depth < 4; depth++) {
+      e = (e as { cause?: unknown }).cause;
+      const inner = (e as { code?: unknown } | undefined)?.code;
+      if (typeof inner === 'string' && !inner.startsWith('SIDECAR_')) code = inner;
+    }
+    channels.dialFailure.publish({ owner, transport, code } satisfies DialFailureMessage);
+  }
+  const reason = (err as { reason?: unknown } | null)?.reason;
+  if (errorCodeOf(err) === 'SIDECAR_ERR_HELLO_REFUSED' && typeof reason === 'string')
+    publishHelloRefusal(owner, 'client', reason);
+}
+
+/** Publishes a refused hello. */
+export function publishHelloRefusal(owner: string, side: 'client' | 'server', reason: string): void {
+  if (!channels.helloRefusal.hasSubscribers) return;
+  channels.helloRefusal.publish({ owner, side, reason } satisfies HelloRefusalMessage);
+}
+
+/** Publishes the failed hello of an accepted connection, when this side refused it. */
+export function publishIncomingFailure(owner: string, err: unknown): void {
+  const reason = (err as { reason?: unknown } | null)?.reason;
+  if (errorCodeOf(err) === 'SIDECAR_ERR_HELLO_REFUSED' && typeof reason === 'string')
+    publishHelloRefusal(owner, 'server', reason);
+}
+
+/** Publishes a stream that passed its hello. */
+export function publishStreamOpen(
+  owner: string,
+  stream: Duplex,
+  direction: 'incoming' | 'outgoing',
+  transport?: string,
+): void {
+  if (!channels.streamOpen.hasSubscribers) return;
+  channels.streamOpen.publish({ owner, stream, direction, transport } satisfies StreamOpenMessage);
+}
+
+/** Runs one registry operation, timing it when somebody listens. */
+export function timeRegistryOperation<T>(
+  registry: object,
+  operation: string,
+  run: () => Promise<T>,
+): Promise<T> {
+  const ch = channels.registryOperation;
+  if (!ch.hasSubscribers) return run();
+  const start = performance.now();
+  const done = (error: string | undefined) =>
+    ch.publish({
+      registry,
+      operation,
+      duration: (performance.now() - start) / 1000,
+      error,
+    } satisfies RegistryOperationMessage);
+  return run().then(
+    (value) => {
+      done(undefined);
+      return value;
+    },
+    (err: unknown) => {
+      done(errorCodeOf(err));
+      throw err;
+    },
+  );
+}
+
+/** Publishes one heartbeat. */
+export function publishHeartbeat(owner: string, ttl: number, ok: boolean): void {
+  if (!channels.heartbeat.hasSubscribers) return;
+  channels.heartbeat.publish({ owner, ttl, ok } satisfies HeartbeatMessage);
+}
+
+/** The clock of the current synchronous run, read once per run (see {@link runClock}). */
+let runTime = -1;
+const endRun = () => {
+  runTime = -1;
+};
+
+/**
+ * `performance.now()` read once per synchronous run of JavaScript (one I/O callback, one
+ * microtask checkpoint) and reused by every call timed in that run: a chunk of frames holding
+ * many calls costs one clock read and one queued microtask instead of a read per call start and
+ * end (a read costs 50-100 ns on many VMs). A time is off by at most the length of the run, a few
+ * microseconds, against durations measured in tenths of milliseconds and more.
+ */
+function runClock(): number {
+  if (runTime < 0) {
+    runTime = performance.now();
+    queueMicrotask(endRun);
+  }
+  return runTime;
+}
+
+/**
+ * Times one RPC call: made by `startRpcTimer`, ended (once) by `end`, which publishes the timer
+ * itself on `DIAGNOSTICS.rpcCall` (it is the message: one small object per call, no closures).
+ */
+export class RpcTimer implements RpcCallMessage {
+  readonly #start = runClock();
+  duration = -1;
+  error: string | undefined = undefined;
+
+  constructor(
+    readonly owner: string,
+    readonly side: 'client' | 'server',
+    readonly method: string,
+  ) {}
+
+  /** Ends the call, failed when `err` is given; later calls do nothing. */
+  end(err?: unknown): void {
+    if (this.duration >= 0) return;
+    this.duration = (runClock() - this.#start) / 1000;
+    if (err !== undefined) this.error = errorCodeOf(err);
+    if (channels.rpcCall.hasSubscribers) channels.rpcCall.publish(this);
+  }
+}
+
+type AnyFunction = (...args: never[]) => unknown;
+
+/** Starts timing a call, or returns undefined (nothing measured) when nobody listens. */
+export function startRpcTimer(
+  owner: string,
+  side: 'client' | 'server',
+  method: string,
+): RpcTimer | undefined {
+  return channels.rpcCall.hasSubscribers ? new RpcTimer(owner, side, method) : undefined;
+}
+
+/**
+ * Times a callback-style call as its caller: the call ends when one of its callbacks is first
+ * invoked. Returns `params` itself when nobody listens, else a copy with the callbacks wrapped.
+ */
+export function observeClientCallbacks(
+  owner: string,
+  method: string,
+  params: readonly unknown[],
+): readonly unknown[] {
+  if (!channels.rpcCall.hasSubscribers || !params.some((p) => typeof p === 'function')) return params;
+  const timer = new RpcTimer(owner, 'client', method);
+  return params.map((p) => {
+    if (typeof p !== 'function') return p;
+    const fn = p as AnyFunction;
+    return (...args: never[]) => {
+      timer.end();
+      return fn(...args);
+    };
+  });
+}
