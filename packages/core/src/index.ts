@@ -137,6 +137,7 @@ export { duplexPair } from './transport/duplex-pair.js';
 export { MemoryTransport, memoryTransport } from './transport/memory-transport.js';
 export { abortErrorOf, delay, onAbort, raceSignal, throwIfAborted, withTimeout } from './util/abort.js';
 export { addressBits, inNetwork, type Network, parseNetwork, undialableReason } from './util/cidr.js';
+export { LruMap } from './util/lru-map.js';
 export { sourceAddress, type Waiting, WaitingRoom } from './util/waiting-room.js';
 export {
   encodeHello,
