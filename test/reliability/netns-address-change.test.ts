@@ -1,17 +1,9 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it, onTestFailed } from 'vitest';
+import { callWhileMoving } from './address-changes.js';
 import { newFigures, recordFigures } from './figures.js';
 import { NetnsLab } from './netns.js';
 import { describePeers, killAllPeers } from './proc.js';
-import {
-  callsOf,
-  finishCaller,
-  firstAfter,
-  SCRIPTS,
-  sampleMemory,
-  uniqueNamespace,
-  workdir,
-} from './scenario.js';
+import { callsOf, finishCaller, SCRIPTS, sampleMemory, uniqueNamespace, workdir } from './scenario.js';
 
 const CHANGES = 3;
 /** The bounded wait for callers to reach the moved peer again. */
@@ -45,37 +37,16 @@ describe('netns: a peer host gets a new address (DHCP)', () => {
       tcp: { host: '0.0.0.0', advertiseHost: 'auto', addressCheckInterval: 100 },
     });
     await server.ready();
-    const caller = lab.spawn(callerHost, SCRIPTS.caller, {
-      ...base,
-      app: 'caller',
-      name: 'caller',
-      targets: ['mover'],
-      op: 'call',
-      loops: 2,
-      pauseMs: 20,
-      durationMs: 150_000,
-      callTimeoutMs: 8000,
-    });
-    await caller.ready();
-    await caller.waitFor((l) => l.t === 'call' && l.ok === true, 20_000, 'a first successful call');
-
-    const changes: number[] = [];
-    for (let round = 1; round <= CHANGES; round++) {
-      const address = lab.address(100 + round);
-      const changedAt = Date.now();
-      await lab.setAddress(serverHost, address);
-      changes.push(changedAt);
-      const back = await firstAfter(
-        caller,
-        changedAt,
-        (c) => c.ok && c.from?.host === address,
-        RECOVERY_LIMIT_MS,
-        `a call answered from the new address ${address}`,
-      );
-      figures.recoveryMs.push(back.end - changedAt);
+    const { caller, changedAt: changes } = await callWhileMoving(lab, {
+      mover: serverHost,
+      callerHost,
+      base,
+      changes: CHANGES,
+      recoveryLimitMs: RECOVERY_LIMIT_MS,
       // Let the callers run on the new address for a moment before the next change.
-      await sleep(1000);
-    }
+      settleMs: 1000,
+      figures,
+    });
     sampleMemory(figures, 'peer', [server, caller]);
     const done = await finishCaller(caller);
     const calls = callsOf(caller);

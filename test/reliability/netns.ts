@@ -117,6 +117,36 @@ function freeSubnet(): string {
 }
 
 /**
+ * What every lab shares: the peer processes it started inside its namespaces, and a `destroy()`
+ * that kills them and deletes everything the run made.
+ */
+abstract class Lab {
+  readonly #peers = new Set<PeerProcess>();
+  #destroyed = false;
+
+  /** Runs a peer script inside namespace `ns` (`ip netns exec`), with `env` added. */
+  protected spawnIn(
+    ns: string,
+    script: string,
+    config: object,
+    label: string,
+    env: Record<string, string>,
+  ): PeerProcess {
+    const peer = spawnPeer(script, config, { label, prefix: ['ip', 'netns', 'exec', ns], env });
+    this.#peers.add(peer);
+    return peer;
+  }
+
+  /** Stops every peer this lab started, then deletes its namespaces, veths and bridges. Idempotent. */
+  async destroy(): Promise<void> {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    await Promise.all([...this.#peers].map((p) => p.kill('SIGKILL')));
+    cleanupLabs(process.pid);
+  }
+}
+
+/**
  * A lab of simulated hosts: N network namespaces, each with a veth pair to one bridge in the root
  * namespace, on a private subnet that exists only there (no route, no forwarding: nothing leaves
  * it). Every name carries this process's pid, so `destroy()` and the cleanup of crashed runs
@@ -130,14 +160,13 @@ function freeSubnet(): string {
  * await lab.destroy();
  * ```
  */
-export class NetnsLab {
+export class NetnsLab extends Lab {
   readonly hosts: Host[] = [];
   readonly bridge: string;
   readonly subnet: string;
-  readonly #peers = new Set<PeerProcess>();
-  #destroyed = false;
 
   private constructor(subnet: string) {
+    super();
     this.subnet = subnet;
     this.bridge = `${LAB_PREFIX}${process.pid}br`;
   }
@@ -240,21 +269,7 @@ export class NetnsLab {
    * SIDECAR_HOST set to the host's address and `config` in SIDECAR_PEER_CONFIG.
    */
   spawn(host: Host, script: string, config: object, label = `${script}@${host.ns}`): PeerProcess {
-    const peer = spawnPeer(script, config, {
-      label,
-      prefix: ['ip', 'netns', 'exec', host.ns],
-      env: { SIDECAR_HOST: host.address },
-    });
-    this.#peers.add(peer);
-    return peer;
-  }
-
-  /** Stops every peer this lab started, then deletes the namespaces, veths and bridge. Idempotent. */
-  async destroy(): Promise<void> {
-    if (this.#destroyed) return;
-    this.#destroyed = true;
-    await Promise.all([...this.#peers].map((p) => p.kill('SIGKILL')));
-    cleanupLabs(process.pid);
+    return this.spawnIn(host.ns, script, config, label, { SIDECAR_HOST: host.address });
   }
 }
 
@@ -289,14 +304,13 @@ const FIRST_LAN_HOST_INDEX = 20;
  * await lab.destroy();
  * ```
  */
-export class TwoLanLab {
+export class TwoLanLab extends Lab {
   readonly hosts: LanHost[] = [];
   readonly subnets: Record<Lan, string>;
   readonly bridges: Record<Lan, string>;
-  readonly #peers = new Set<PeerProcess>();
-  #destroyed = false;
 
   private constructor(subnets: Record<Lan, string>) {
+    super();
     this.subnets = subnets;
     this.bridges = { a: `${LAB_PREFIX}${process.pid}br1`, b: `${LAB_PREFIX}${process.pid}br2` };
   }
@@ -367,20 +381,6 @@ export class TwoLanLab {
    * host's own addresses (the behaviour under test), not one pinned by the environment.
    */
   spawn(host: LanHost, script: string, config: object, label = `${script}@${host.ns}`): PeerProcess {
-    const peer = spawnPeer(script, config, {
-      label,
-      prefix: ['ip', 'netns', 'exec', host.ns],
-      env: { SIDECAR_HOST: '' },
-    });
-    this.#peers.add(peer);
-    return peer;
-  }
-
-  /** Stops every peer this lab started, then deletes its namespaces, veths and bridges. Idempotent. */
-  async destroy(): Promise<void> {
-    if (this.#destroyed) return;
-    this.#destroyed = true;
-    await Promise.all([...this.#peers].map((p) => p.kill('SIGKILL')));
-    cleanupLabs(process.pid);
+    return this.spawnIn(host.ns, script, config, label, { SIDECAR_HOST: '' });
   }
 }

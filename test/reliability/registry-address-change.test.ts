@@ -1,10 +1,10 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it, onTestFailed } from 'vitest';
 import { type KillableServer, startPostgres, startRedis } from '../setup/servers/index.js';
+import { callWhileMoving } from './address-changes.js';
 import { newFigures, recordFigures } from './figures.js';
 import { type Host, NetnsLab } from './netns.js';
 import { describePeers, killAllPeers, type Line, type PeerProcess } from './proc.js';
-import { callsOf, finishCaller, firstAfter, SCRIPTS, sampleMemory, uniqueNamespace } from './scenario.js';
+import { callsOf, finishCaller, SCRIPTS, sampleMemory, uniqueNamespace } from './scenario.js';
 
 const CHANGES = 3;
 const TTL_MS = 3000;
@@ -51,37 +51,16 @@ describe.each([
       name: 'observer',
     });
     await observer.ready();
-    const caller = lab.spawn(callerHost, SCRIPTS.caller, {
-      ...base,
-      app: 'caller',
-      name: 'caller',
-      targets: ['mover'],
-      op: 'call',
-      loops: 2,
-      pauseMs: 20,
-      durationMs: 150_000,
-      callTimeoutMs: 8000,
-    });
-    await caller.ready();
-    await caller.waitFor((l) => l.t === 'call' && l.ok === true, 20_000, 'a first successful call');
-
-    const changes: number[] = [];
-    for (let round = 1; round <= CHANGES; round++) {
-      const address = lab.address(100 + round);
-      const changedAt = Date.now();
-      await lab.setAddress(moverHost, address);
-      changes.push(changedAt);
-      const back = await firstAfter(
-        caller,
-        changedAt,
-        (c) => c.ok && c.from?.host === address,
-        RECOVERY_LIMIT_MS,
-        `a call answered from the new address ${address}`,
-      );
-      figures.recoveryMs.push(back.end - changedAt);
+    const { caller, changedAt: changes } = await callWhileMoving(lab, {
+      mover: moverHost,
+      callerHost,
+      base,
+      changes: CHANGES,
+      recoveryLimitMs: RECOVERY_LIMIT_MS,
       // Longer than a TTL on the new address: a record left unrenewed would time out meanwhile.
-      await sleep(TTL_MS + 1000);
-    }
+      settleMs: TTL_MS + 1000,
+      figures,
+    });
     sampleMemory(figures, 'peer', [mover, caller, observer]);
     const done = await finishCaller(caller);
     const calls = callsOf(caller);
