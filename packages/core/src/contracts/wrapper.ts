@@ -13,6 +13,23 @@ export interface WrapperContext {
   peer?: PeerInfo;
   /** Resolves with the other side when the connection is made (rejects if it never is). */
   connected: Promise<PeerInfo>;
+  /**
+   * Hands the connection itself to the first wrapper of the chain, so it can read the socket
+   * directly rather than through the stream `to()` returns at once and connects later (one
+   * Duplex hop less per chunk). Resolves once connected: with the socket, or `undefined` when
+   * this wrapper is not the first of the chain, the socket was taken already, or the stream
+   * holds data not read yet. Once it has the socket, the wrapper reads the socket and no longer
+   * the stream it was given; it may write to either (writes queued on the stream go first).
+   *
+   * @example
+   * ```ts
+   * const wrapper: StreamWrapper = (stream, context) => {
+   *   void context.takeConnection().then((socket) => (socket ?? stream).on('data', onData));
+   *   return stream;
+   * };
+   * ```
+   */
+  takeConnection(): Promise<Duplex | undefined>;
 }
 
 /**

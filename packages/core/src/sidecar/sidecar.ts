@@ -295,7 +295,7 @@ export class Sidecar<S extends Duplex = Duplex, G extends object = object> exten
   to<N extends string>(name: N): ToResult<N, S, G> {
     if (isPattern(validatePattern(name))) return this.group(name) as ToResult<N, S, G>;
     const lazy = new LazyStream((signal) => this.#connectByName(name, signal));
-    const context: WrapperContext = {
+    const context: Omit<WrapperContext, 'takeConnection'> = {
       direction: 'outgoing',
       local: this.self,
       remoteName: name,
@@ -614,7 +614,7 @@ export class Sidecar<S extends Duplex = Duplex, G extends object = object> exten
     this.#dispatch(stream, accepted);
   }
 
-  #wrap(stream: Duplex, context: WrapperContext): S {
+  #wrap(stream: Duplex, context: Omit<WrapperContext, 'takeConnection'>): S {
     let chain: StreamWrapper[];
     try {
       chain = this.#wrapperChain();
@@ -624,7 +624,14 @@ export class Sidecar<S extends Duplex = Duplex, G extends object = object> exten
     }
     let wrapped = stream;
     try {
-      for (const wrapper of chain) wrapped = wrapper(wrapped, context);
+      for (const [i, wrapper] of chain.entries()) {
+        const takeConnection = i === 0 ? handOver(stream) : () => Promise.resolve(undefined);
+        // Inherits from the shared context, so `peer` set on connect shows through.
+        wrapped = wrapper(
+          wrapped,
+          Object.assign(Object.create(context) as WrapperContext, { takeConnection }),
+        );
+      }
     } catch (err) {
       stream.destroy(err as Error);
       throw err;
@@ -675,6 +682,18 @@ export class Sidecar<S extends Duplex = Duplex, G extends object = object> exten
   #warn(err: unknown): void {
     this.emit('warning', isSidecarError(err) ? err : new InternalError(String(err), { cause: err }));
   }
+}
+
+/** `takeConnection` of the first wrapper: the socket itself, once, when connected. */
+function handOver(stream: Duplex): () => Promise<Duplex | undefined> {
+  let taken = false;
+  return async () => {
+    if (taken) return undefined;
+    taken = true;
+    if (!(stream instanceof LazyStream)) return stream;
+    await stream.connected;
+    return stream.detach();
+  };
 }
 
 /** The host of a network registry given by URL (or by a `host` option), for the advertised-address order. */
