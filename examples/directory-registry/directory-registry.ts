@@ -8,12 +8,12 @@ import { join } from 'node:path';
 import {
   BaseRegistry,
   type BaseRegistryOptions,
+  CONFIG,
   decodeStored,
   type InstanceRecord,
-  provide,
   type RawRegistryChange,
-  REGISTRY,
   type RegistryPlugin,
+  resolve,
 } from '@sidecar/core';
 
 /** Options of the directory registry. */
@@ -152,11 +152,8 @@ export function directoryRegistry(options: DirectoryRegistryOptions): RegistryPl
   return {
     kind: 'registry',
     name: 'directory',
-    reach: 'machine',
-    register(container, context) {
-      provide(container, REGISTRY, {
-        useFactory: () => new DirectoryRegistry({ namespace: context.namespace, ...options }),
-      });
-    },
+    // A factory: it resolves what it needs (here the namespace) from the sidecar's container.
+    create: (container) =>
+      new DirectoryRegistry({ namespace: resolve(container, CONFIG).namespace, ...options }),
   };
 }

@@ -1,9 +1,51 @@
 import 'reflect-metadata';
 
+export {
+  DEFAULT_CONNECT_TIMEOUT,
+  DEFAULT_DIAL_TIMEOUT,
+  DEFAULT_ENDPOINT_STAGGER,
+  DEFAULT_HELLO_TIMEOUT,
+  DEFAULT_REGISTRY,
+  DEFAULT_STRATEGY,
+  DEFAULT_TRANSPORTS,
+  DEFAULT_TTL,
+  type NamedWrappers,
+  type RegistrySpec,
+  type SidecarConfig,
+  type Strategy,
+  type TransportSpec,
+  type WrapperSpec,
+} from './config/config.js';
+export {
+  type ResolvedConfig,
+  type ResolvedRegistry,
+  resolveConfig,
+  resolveRegistry,
+} from './config/resolve-config.js';
+export type { RegistryName, TransportName, WrapperName } from './container/builtins.js';
+export { type Builtin, loadPluginPackage, registryKindOf } from './container/builtins.js';
+export {
+  ACCEPTOR,
+  CLOCK,
+  CONFIG,
+  DIALER,
+  EVENTS,
+  LIFECYCLE,
+  LOGGER,
+  type Provider,
+  provide,
+  REGISTRY,
+  resolve,
+  SELF,
+  STREAMS,
+  type Token,
+  TRANSPORTS,
+  WRAPPERS,
+} from './container/tokens.js';
 export type {
   Plugin,
-  PluginContext,
   RegistryPlugin,
+  ServicePlugin,
   TransportPlugin,
   WrapperPlugin,
 } from './contracts/plugin.js';
@@ -15,6 +57,7 @@ export type {
   RegistryEvents,
   RegistryReach,
 } from './contracts/registry.js';
+export type { Clock, EventBus, Logger, SidecarEvents, StreamInfo } from './contracts/services.js';
 export type {
   DialOptions,
   IncomingConnection,
@@ -39,6 +82,14 @@ export {
   startRpcTimer,
 } from './diagnostics.js';
 export * from './errors.js';
+export type { Lifecycle, State } from './lifecycle/lifecycle.js';
+export type { RecordPatch } from './lifecycle/own-record.js';
+export {
+  DEFAULT_STOP_SIGNALS,
+  type StopOnSignalsOptions,
+  type Stoppable,
+  stopOnSignals,
+} from './lifecycle/signals.js';
 export {
   globToRegExp,
   isPattern,
@@ -50,6 +101,13 @@ export {
   validateNamespace,
   validatePattern,
 } from './names.js';
+export type { Acceptor } from './pipeline/acceptor.js';
+export { MAX_ENDPOINTS_PER_INSTANCE } from './pipeline/connector.js';
+export { allowNetworks, checkDialPolicy, type DialPolicy } from './pipeline/dial-policy.js';
+export type { Dialer } from './pipeline/dialer.js';
+export { LazyStream } from './pipeline/lazy-stream.js';
+export type { Streams } from './pipeline/streams.js';
+export type { StreamContext, WrapperChain } from './pipeline/wrapper-chain.js';
 export {
   decodeStored,
   type Endpoint,
@@ -80,59 +138,16 @@ export {
   DEFAULT_WATCHED_CACHE_TTL,
 } from './registry/registry-options.js';
 export { StorageHooks } from './registry/storage-hooks.js';
-export type { RegistryName, TransportName, WrapperName } from './sidecar/builtins.js';
-export { type Builtin, loadPluginPackage, registryKindOf } from './sidecar/builtins.js';
-export {
-  DEFAULT_CONNECT_TIMEOUT,
-  DEFAULT_DIAL_TIMEOUT,
-  DEFAULT_HELLO_TIMEOUT,
-  DEFAULT_REGISTRY,
-  DEFAULT_TRANSPORTS,
-  DEFAULT_TTL,
-  type RegistrySpec,
-  type SidecarConfig,
-  type Strategy,
-  type TransportSpec,
-  type WrapperSpec,
-} from './sidecar/config.js';
-export { MAX_ENDPOINTS_PER_INSTANCE } from './sidecar/connector.js';
 export {
   type ChainOutput,
-  checkSidecarConfig,
   createSidecar,
   type GroupExtensions,
   type SidecarExtensions,
   type SidecarOf,
 } from './sidecar/create-sidecar.js';
-export { allowNetworks, checkDialPolicy, type DialPolicy } from './sidecar/dial-policy.js';
-export { DEFAULT_ENDPOINT_STAGGER } from './sidecar/dial-race.js';
 export { type GroupForward, type GroupOf, PeerGroup, type PeerGroupEvents } from './sidecar/group.js';
-export { LazyStream } from './sidecar/lazy-stream.js';
 export { type OpenRegistryOptions, openRegistry } from './sidecar/open-registry.js';
-export {
-  type ConnectOptions,
-  Sidecar,
-  type SidecarEvents,
-  type StopOptions,
-  type ToResult,
-} from './sidecar/sidecar.js';
-export {
-  DEFAULT_STOP_SIGNALS,
-  type StopOnSignalsOptions,
-  type Stoppable,
-  stopOnSignals,
-} from './sidecar/signals.js';
-export {
-  PLUGIN_CONTEXT,
-  type Provider,
-  provide,
-  REGISTRY,
-  resolveAllTokens,
-  resolveToken,
-  type Token,
-  TRANSPORT,
-  WRAPPER,
-} from './tokens.js';
+export { type ConnectOptions, Sidecar, type StopOptions, type ToResult } from './sidecar/sidecar.js';
 export { duplexPair } from './transport/duplex-pair.js';
 export { MemoryTransport, memoryTransport } from './transport/memory-transport.js';
 export { abortErrorOf, delay, onAbort, raceSignal, throwIfAborted, withTimeout } from './util/abort.js';

@@ -13,7 +13,7 @@ import {
 } from '@sidecar/core';
 import { eventually, readAll } from '@sidecar/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Admission } from '../src/sidecar/admission.js';
+import { Admission } from '../src/pipeline/admission.js';
 import { sourceAddress } from '../src/util/waiting-room.js';
 
 const running: Sidecar[] = [];

@@ -9,11 +9,9 @@ import {
   type Listener,
   type ListenOptions,
   MemoryTransport,
-  provide,
   type Sidecar,
   type SidecarConfig,
   type SidecarError,
-  TRANSPORT,
   type Transport,
   type TransportPlugin,
 } from '@sidecar/core';
@@ -65,9 +63,7 @@ export function plugin(transport: Transport): TransportPlugin {
   return {
     kind: 'transport',
     name: transport.name,
-    register(container) {
-      provide(container, TRANSPORT, { useValue: transport });
-    },
+    create: () => transport,
   };
 }
 

@@ -1,7 +1,7 @@
 import { DEFAULT_MAX_CACHED_NAMES, MemoryRegistry } from '@sidecar/core';
 import { eventually, recordEvents, testRecord } from '@sidecar/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Heartbeat } from '../src/sidecar/heartbeat.js';
+import { Heartbeat } from '../src/lifecycle/heartbeat.js';
 
 const made: MemoryRegistry[] = [];
 function open(store: string, options: ConstructorParameters<typeof MemoryRegistry>[0] = {}): MemoryRegistry {

@@ -13,11 +13,9 @@ import {
   PeerNotFoundError,
   PeerUnreachableError,
   PluginNotInstalledError,
-  provide,
   type Sidecar,
   type SidecarConfig,
   type SidecarError,
-  WRAPPER,
   type WrapperPlugin,
 } from '@sidecar/core';
 import { eventually, readAll, sleep, testRecord } from '@sidecar/core/testing';
@@ -312,9 +310,7 @@ describe('Sidecar (memory registry and transport)', () => {
     const shout: WrapperPlugin<Duplex, { shout(text: string): number }, { hello(): string }> = {
       kind: 'wrapper',
       name: 'shout',
-      register(container) {
-        provide(container, WRAPPER, { useValue: (stream: Duplex) => stream });
-      },
+      create: () => (stream: Duplex) => stream,
       extendGroup: (group) => ({
         shout(text: string) {
           for (const stream of group.streams.keys()) stream.write(text.toUpperCase());

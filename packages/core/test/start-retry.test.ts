@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import {
   AbortError,
+  CONFIG,
   createSidecar,
   MemoryRegistry,
   openRegistry,
-  provide,
-  REGISTRY,
   RegistryAuthError,
   type RegistryPlugin,
   RegistryUnavailableError,
+  resolve,
   type Sidecar,
   type SidecarError,
 } from '@sidecar/core';
@@ -40,11 +40,7 @@ function late(store: string, failures: number, error?: () => Error): RegistryPlu
   return {
     kind: 'registry',
     name: 'late',
-    register(container, context) {
-      provide(container, REGISTRY, {
-        useFactory: () => new LateRegistry({ namespace: context.namespace, store }),
-      });
-    },
+    create: (container) => new LateRegistry({ namespace: resolve(container, CONFIG).namespace, store }),
   };
 }
 

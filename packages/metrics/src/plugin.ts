@@ -1,5 +1,6 @@
+import type { Duplex } from 'node:stream';
 import { createNoopMeter, metrics as otelMetrics } from '@opentelemetry/api';
-import { provide, type Sidecar, WRAPPER, type WrapperPlugin } from '@sidecar/core';
+import type { Sidecar, StreamWrapper, WrapperPlugin } from '@sidecar/core';
 import { collectDefaultMetrics, Registry as PromRegistry } from 'prom-client';
 import { SidecarCollector } from './collector.js';
 import { Instruments } from './instruments.js';
@@ -47,15 +48,12 @@ export function metrics(options: MetricsOptions = {}): MetricsPlugin {
   return {
     kind: 'wrapper',
     name: 'metrics',
-    register(container) {
-      // Only the pending-callback gauge needs to see streams; every stream passes through unchanged.
-      provide(container, WRAPPER, {
-        useValue: (stream, context) => {
-          collectors.get(context.local.instanceId)?.track(stream);
-          return stream;
-        },
-      });
-    },
+    // Only the pending-callback gauge needs to see streams; every stream passes through unchanged.
+    create: () =>
+      ((stream, context) => {
+        collectors.get(context.local.instanceId)?.track(stream);
+        return stream;
+      }) as StreamWrapper<Duplex, never>,
     extendSidecar(sidecar) {
       const prom =
         resolved.prometheus === true

@@ -1,4 +1,4 @@
-import { provide, REGISTRY, type RegistryPlugin } from '@sidecar/core';
+import { CONFIG, type RegistryPlugin, resolve } from '@sidecar/core';
 import type { RedisRegistryOptions } from './options.js';
 import { RedisRegistry } from './redis-registry.js';
 
@@ -21,11 +21,6 @@ export function redisRegistry(options: RedisRegistryOptions = {}): RegistryPlugi
   return {
     kind: 'registry',
     name: 'redis',
-    reach: 'network',
-    register(container, context) {
-      provide(container, REGISTRY, {
-        useFactory: () => new RedisRegistry({ namespace: context.namespace, ...options }),
-      });
-    },
+    create: (container) => new RedisRegistry({ namespace: resolve(container, CONFIG).namespace, ...options }),
   };
 }

@@ -1,4 +1,4 @@
-import { provide, REGISTRY, type RegistryPlugin, type RegistryReach } from '@sidecar/core';
+import { CONFIG, type RegistryPlugin, resolve } from '@sidecar/core';
 import { parseSqlUrl, type SqlRegistryOptions } from './options.js';
 import { PostgresRegistry } from './postgres/pg-registry.js';
 import { SqliteRegistry } from './sqlite/sqlite-registry.js';
@@ -49,20 +49,16 @@ export const SqlRegistry = Object.defineProperty(
  * ```
  */
 export function sqlRegistry(options: SqlRegistryOptions = {}): RegistryPlugin {
-  const target = parseSqlUrl(options.url, options.env); // a bad URL fails here, at configuration time
-  const reach: RegistryReach = target.dialect === 'sqlite' ? 'machine' : 'network';
+  parseSqlUrl(options.url, options.env); // a bad URL fails here, at configuration time
   return {
     kind: 'registry',
     name: 'sql',
-    reach,
-    register(container, context) {
-      provide(container, REGISTRY, {
-        useFactory: () =>
-          createSqlRegistry({
-            ...options,
-            namespace: options.namespace ?? context.namespace,
-            env: options.env ?? context.env,
-          }),
+    create(container) {
+      const config = resolve(container, CONFIG);
+      return createSqlRegistry({
+        ...options,
+        namespace: options.namespace ?? config.namespace,
+        env: options.env ?? config.env,
       });
     },
   };

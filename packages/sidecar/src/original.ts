@@ -1,11 +1,5 @@
 import type { EventEmitter } from 'node:events';
-import {
-  checkSidecarConfig,
-  type RegistrySpec,
-  Sidecar,
-  type SidecarConfig,
-  type TransportSpec,
-} from '@sidecar/core';
+import { type RegistrySpec, Sidecar, type SidecarConfig, type TransportSpec } from '@sidecar/core';
 
 function configOf(
   name: string,
@@ -17,7 +11,6 @@ function configOf(
   if (transport !== undefined) {
     config.transports = Array.isArray(transport) ? transport : [transport as TransportSpec];
   }
-  checkSidecarConfig(config);
   return config;
 }
 

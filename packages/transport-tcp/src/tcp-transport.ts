@@ -1,5 +1,5 @@
 import { connect, createServer, type Socket } from 'node:net';
-import { type DialOptions, type Endpoint, provide, TRANSPORT, type TransportPlugin } from '@sidecar/core';
+import { CONFIG, type DialOptions, type Endpoint, resolve, type TransportPlugin } from '@sidecar/core';
 import { once, SocketTransport, type SocketTransportOptions } from './socket-transport.js';
 
 /** Options of the TCP transport (all optional). */
@@ -32,8 +32,6 @@ export function tcp(options: TcpOptions = {}): TransportPlugin {
   return {
     kind: 'transport',
     name: 'tcp',
-    register(container, context) {
-      provide(container, TRANSPORT, { useFactory: () => new TcpTransport({ env: context.env, ...options }) });
-    },
+    create: (container) => new TcpTransport({ env: resolve(container, CONFIG).env, ...options }),
   };
 }

@@ -1,4 +1,4 @@
-import { provide, TRANSPORT, type TransportPlugin } from '@sidecar/core';
+import { CONFIG, resolve, type TransportPlugin } from '@sidecar/core';
 import { type TlsOptions, TlsTransport } from './tls-transport.js';
 
 /**
@@ -18,8 +18,6 @@ export function tls(options: TlsOptions = {}): TransportPlugin {
   return {
     kind: 'transport',
     name: 'tls',
-    register(container, context) {
-      provide(container, TRANSPORT, { useFactory: () => new TlsTransport({ env: context.env, ...options }) });
-    },
+    create: (container) => new TlsTransport({ env: resolve(container, CONFIG).env, ...options }),
   };
 }

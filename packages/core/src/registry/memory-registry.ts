@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
+import { CONFIG, resolve } from '../container/tokens.js';
 import type { RegistryPlugin } from '../contracts/plugin.js';
 import { RegistryUnavailableError } from '../errors.js';
 import { decodeStored, type InstanceRecord } from '../records.js';
-import { provide, REGISTRY } from '../tokens.js';
 import { BaseRegistry } from './base-registry.js';
 import type { RawRegistryChange } from './change-tracker.js';
 import type { BaseRegistryOptions } from './registry-options.js';
@@ -164,11 +164,7 @@ export function memoryRegistry(options: MemoryRegistryOptions = {}): RegistryPlu
   return {
     kind: 'registry',
     name: 'memory',
-    reach: 'machine',
-    register(container, context) {
-      provide(container, REGISTRY, {
-        useFactory: () => new MemoryRegistry({ namespace: context.namespace, ...options }),
-      });
-    },
+    create: (container) =>
+      new MemoryRegistry({ namespace: resolve(container, CONFIG).namespace, ...options }),
   };
 }

@@ -1,9 +1,10 @@
 import { container as rootContainer } from 'tsyringe';
-import type { RegistryPlugin } from '../contracts/plugin.js';
+import type { RegistrySpec } from '../config/config.js';
+import type { ResolvedConfig } from '../config/resolve-config.js';
+import { resolveRegistry } from '../config/resolve-config.js';
+import { loadRegistry } from '../container/builtins.js';
+import { CONFIG, provide } from '../container/tokens.js';
 import type { Registry } from '../contracts/registry.js';
-import { REGISTRY, resolveToken } from '../tokens.js';
-import { loadRegistry } from './builtins.js';
-import { DEFAULT_REGISTRY, type RegistrySpec } from './config.js';
 
 /** Options of `openRegistry`. */
 export interface OpenRegistryOptions {
@@ -19,7 +20,8 @@ export interface OpenRegistryOptions {
 
 /**
  * Opens (starts) a registry without becoming a peer: for monitoring tools that list and watch
- * peers without registering themselves. Stop it with `registry.stop()`.
+ * peers without registering themselves. The registry and namespace are resolved as for a
+ * sidecar (argument, else `SIDECAR_REGISTRY`, else `'sql'`). Stop it with `registry.stop()`.
  *
  * @example
  * ```ts
@@ -32,17 +34,16 @@ export async function openRegistry(
   spec?: RegistrySpec,
   options: OpenRegistryOptions = {},
 ): Promise<Registry> {
-  const env = options.env ?? process.env;
-  const chosen = spec ?? env.SIDECAR_REGISTRY ?? DEFAULT_REGISTRY;
-  const plugin: RegistryPlugin =
-    typeof chosen === 'string' ? await loadRegistry(chosen, options.registryOptions) : chosen;
+  const resolved = resolveRegistry({ ...options, registry: spec });
+  const plugin =
+    typeof resolved.registry === 'string'
+      ? await loadRegistry(resolved.registry, resolved.registryOptions)
+      : resolved.registry;
   const container = rootContainer.createChildContainer();
-  plugin.register(container, {
-    peerName: 'registry-client',
-    namespace: options.namespace ?? env.SIDECAR_NAMESPACE ?? 'default',
-    env,
-  });
-  const registry = resolveToken(container, REGISTRY);
+  // A registry plugin reads the namespace and environment from the config, as in a sidecar.
+  provide(container, CONFIG, { useValue: resolved as unknown as ResolvedConfig });
+  plugin.register?.(container);
+  const registry = plugin.create(container);
   await registry.start(options.signal ? { signal: options.signal } : {});
   return registry;
 }

@@ -3,7 +3,6 @@ import type { TransportPlugin } from '../contracts/plugin.js';
 import type { DialOptions, IncomingConnection, Listener, Transport } from '../contracts/transport.js';
 import { DialError } from '../errors.js';
 import type { Endpoint } from '../records.js';
-import { provide, TRANSPORT } from '../tokens.js';
 import { throwIfAborted } from '../util/abort.js';
 import { duplexPair } from './duplex-pair.js';
 
@@ -63,8 +62,6 @@ export function memoryTransport(): TransportPlugin {
   return {
     kind: 'transport',
     name: 'memory',
-    register(container) {
-      provide(container, TRANSPORT, { useFactory: () => new MemoryTransport() });
-    },
+    create: () => new MemoryTransport(),
   };
 }

@@ -1,4 +1,4 @@
-import { type PeerGroup, provide, type Sidecar, WRAPPER, type WrapperPlugin } from '@sidecar/core';
+import type { PeerGroup, Sidecar, WrapperPlugin } from '@sidecar/core';
 import { type PillionOptions, resolveOptions } from '../options.js';
 import { PillionStream } from '../stream/pillion-stream.js';
 import { extendGroup, type PillionGroup } from './group.js';
@@ -30,11 +30,7 @@ export function pillion(options: PillionOptions = {}): PillionPlugin {
   return {
     kind: 'wrapper',
     name: 'pillion',
-    register(container) {
-      provide(container, WRAPPER, {
-        useValue: (stream, context) => new PillionStream(stream, context, resolved),
-      });
-    },
+    create: () => (stream, context) => new PillionStream(stream, context, resolved),
     extendGroup(group) {
       const extension: PillionGroup = extendGroup(group, () => hostOf(group)?.publish(group, extension));
       return extension;
@@ -45,4 +41,11 @@ export function pillion(options: PillionOptions = {}): PillionPlugin {
       return host.members();
     },
   };
+}
+
+declare module '@sidecar/core' {
+  /** `wrappers: ['pillion']` has the same types as `wrappers: [pillion()]`. */
+  interface NamedWrappers {
+    pillion: PillionPlugin;
+  }
 }

@@ -1,14 +1,21 @@
 import type { Duplex } from 'node:stream';
-import type { RegistryPlugin, TransportPlugin, WrapperPlugin } from '../contracts/plugin.js';
+import type { RegistryName, TransportName, WrapperName } from '../container/builtins.js';
+import type { RegistryPlugin, ServicePlugin, TransportPlugin, WrapperPlugin } from '../contracts/plugin.js';
 import type { StreamWrapper } from '../contracts/wrapper.js';
+import type { DialPolicy } from '../pipeline/dial-policy.js';
 import type { InstanceRecord, JsonValue } from '../records.js';
-import type { RegistryName, TransportName, WrapperName } from './builtins.js';
-import type { DialPolicy } from './dial-policy.js';
 
 /** Default registry when neither `config.registry` nor `SIDECAR_REGISTRY` says otherwise. */
 export const DEFAULT_REGISTRY = 'sql';
 /** Default transports, in preference order. */
 export const DEFAULT_TRANSPORTS: readonly TransportName[] = ['tcp'];
+/** Default order in which the instances of a name are tried. */
+export const DEFAULT_STRATEGY: Strategy = 'round-robin';
+/**
+ * Default delay before the next endpoint of an instance is dialled while the previous one is
+ * still pending, in ms (RFC 8305 "Happy Eyeballs" recommends 250 ms).
+ */
+export const DEFAULT_ENDPOINT_STAGGER = 250;
 /** Default lifetime of a registry record without a heartbeat, in ms. */
 export const DEFAULT_TTL = 6000;
 /** Default time `connect()` and `to()` wait for a name to appear and answer, in ms. */
@@ -40,6 +47,20 @@ export type RegistrySpec =
   | RegistryPlugin;
 /** A transport: a built-in name or a plugin object. */
 export type TransportSpec = TransportName | TransportPlugin;
+/**
+ * Wrapper plugins known by name, for the types of `wrappers: ['pillion']`: a plugin package
+ * declares itself here, so a name gives the same types as the plugin object.
+ *
+ * @example
+ * ```ts
+ * declare module '@sidecar/core' {
+ *   interface NamedWrappers { pillion: PillionPlugin }
+ * }
+ * ```
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: filled by declaration merging in plugin packages
+export interface NamedWrappers {}
+
 /** A wrapper: a function, a built-in name, or a plugin object. */
 export type WrapperSpec = StreamWrapper<Duplex, Duplex> | WrapperPlugin<Duplex, object, object> | WrapperName;
 
@@ -85,6 +106,11 @@ export interface SidecarConfig<W extends readonly WrapperSpec[] = readonly Wrapp
   transportOptions?: { [name: string]: object };
   /** Stream wrappers applied in order to every stream, on both sides. @default [] */
   wrappers?: W;
+  /**
+   * Service plugins: parts that observe or serve rather than wrap (see docs/plugins.md).
+   * @default []
+   */
+  plugins?: readonly ServicePlugin[];
   /** Options handed to built-in wrappers' factories, by wrapper name. @default {} */
   wrapperOptions?: { [name: string]: object };
   /** Lifetime of this peer's registry record without a heartbeat, in ms. @default 6000 */

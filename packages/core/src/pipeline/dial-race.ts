@@ -4,12 +4,6 @@ import { AbortError, DialError, isSidecarError, TimeoutError } from '../errors.j
 import type { Endpoint } from '../records.js';
 import { onAbort } from '../util/abort.js';
 
-/**
- * Default delay before the next endpoint of an instance is dialled while the previous one is
- * still pending, in ms (RFC 8305 "Happy Eyeballs" recommends 250 ms).
- */
-export const DEFAULT_ENDPOINT_STAGGER = 250;
-
 /** One endpoint to dial, through the transport that speaks it. */
 export interface Candidate {
   transport: Transport;

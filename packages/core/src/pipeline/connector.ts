@@ -1,29 +1,21 @@
 import type { Duplex } from 'node:stream';
+import { DEFAULT_ENDPOINT_STAGGER, type Strategy } from '../config/config.js';
 import type { Registry } from '../contracts/registry.js';
 import type { Transport } from '../contracts/transport.js';
 import { phaseStart, publishConnectPhase, publishDialFailure } from '../diagnostics.js';
 import {
   AbortError,
-  HelloRefusedError,
   isSidecarError,
   NoCommonTransportError,
   PeerNotFoundError,
   PeerUnreachableError,
-  ProtocolError,
 } from '../errors.js';
 import type { InstanceRecord, PeerInfo } from '../records.js';
-import { peerInfoOf } from '../records.js';
 import { delay } from '../util/abort.js';
-import { encodeHello, type HelloPeer, readHello } from '../wire/hello.js';
-import type { Strategy } from './config.js';
+import type { HelloPeer } from '../wire/hello.js';
 import { checkDialPolicy, type DialPolicy } from './dial-policy.js';
-import {
-  type Attempt,
-  type Candidate,
-  DEFAULT_ENDPOINT_STAGGER,
-  isHopeless,
-  raceDials,
-} from './dial-race.js';
+import { type Attempt, type Candidate, isHopeless, raceDials } from './dial-race.js';
+import { offerHello } from './handshake.js';
 
 /** How long a connect may take: a deadline (ms since epoch) and, optionally, the caller's signal. */
 export interface ConnectLimits {
@@ -51,6 +43,8 @@ export interface ConnectorOptions {
   dialPolicy?: DialPolicy | undefined;
   /** Delay before the next endpoint of an instance is raced against a pending one, in ms. @default 250 */
   endpointStagger?: number | undefined;
+  /** The time source of deadlines. @default Date.now */
+  now?: () => number;
 }
 
 /** What one connect has learnt so far: every failure, and the endpoints not worth dialling again. */
@@ -62,22 +56,12 @@ interface ConnectState {
   fatal: Map<string, boolean>;
 }
 
-/** What to fix, added to a refusal the far side explains in its own terms. */
-const REFUSAL_HINTS: { [reason: string]: string } = {
-  'wrong-namespace': 'give both sides the same namespace (the namespace option or SIDECAR_NAMESPACE)',
-  'identity-mismatch':
-    "this peer's name must be the one its TLS certificate names (sidecar://<namespace>/<name>): fix the name or issue it a certificate for that name",
-};
-
 /** At most this many endpoints of one instance are dialled per connect; the rest are ignored. */
 export const MAX_ENDPOINTS_PER_INSTANCE = 16;
 
 const FIRST_BACKOFF = 25;
 const MAX_BACKOFF = 500;
 
-function noop(): void {}
-
-/** At most this many characters of a refusal's text (written by the far side) reach an error message. */
 function keyOf(record: InstanceRecord, candidate: Candidate): string {
   const { transport, host, port } = candidate.endpoint;
   return `${record.instanceId}|${transport}|${host}|${port}`;
@@ -96,15 +80,18 @@ export class Connector {
   readonly #options: ConnectorOptions;
   readonly #turn = new Map<string, number>();
 
+  readonly #now: () => number;
+
   constructor(options: ConnectorOptions) {
     this.#options = options;
+    this.#now = options.now ?? Date.now;
   }
 
   /**
    * Connects to some live instance of `name`, trying until `limits.deadline` (the wait for the
    * name to appear included) unless `limits.signal` aborts first.
    */
-  async connect(name: string, limits: ConnectLimits, waitedFrom = Date.now()): Promise<Connection> {
+  async connect(name: string, limits: ConnectLimits, waitedFrom = this.#now()): Promise<Connection> {
     const { signal, deadline } = limits;
     const state: ConnectState = { attempts: [], hopeless: new Set(), fatal: new Map() };
     let seen = false;
@@ -115,7 +102,7 @@ export class Connector {
         ? new AbortError(signal.reason)
         : seen
           ? new PeerUnreachableError(name, state.attempts)
-          : new PeerNotFoundError(name, Date.now() - waitedFrom);
+          : new PeerNotFoundError(name, this.#now() - waitedFrom);
     for (;;) {
       let records: InstanceRecord[] = [];
       const lookupStart = phaseStart();
@@ -138,7 +125,7 @@ export class Connector {
           );
         }
         for (const record of this.#order(usable, name)) {
-          if (signal?.aborted || Date.now() >= deadline) throw giveUp();
+          if (signal?.aborted || this.#now() >= deadline) throw giveUp();
           const connection = await this.#connectRecord(record, limits, state);
           if (connection) return connection;
           if (signal?.aborted) throw giveUp();
@@ -147,7 +134,7 @@ export class Connector {
         const keys = usable.flatMap((r) => this.#candidates(r).map((c) => keyOf(r, c)));
         if (keys.every((k) => state.fatal.get(k) === true)) throw giveUp();
       }
-      const left = deadline - Date.now();
+      const left = deadline - this.#now();
       if (left <= 0) throw giveUp();
       try {
         await delay(Math.min(backoff, left), signal);
@@ -204,7 +191,7 @@ export class Connector {
       const dialStart = phaseStart();
       const winner = await raceDials(open, {
         expect,
-        timeout: () => Math.max(0, Math.min(this.#options.dialTimeout, limits.deadline - Date.now())),
+        timeout: () => Math.max(0, Math.min(this.#options.dialTimeout, limits.deadline - this.#now())),
         stagger: this.#options.endpointStagger ?? DEFAULT_ENDPOINT_STAGGER,
         signal: limits.signal,
         onFailure: fail,
@@ -229,42 +216,13 @@ export class Connector {
     return undefined;
   }
 
-  /** The caller's half of the hello on a dialled socket; the attempt's timer bounds it. */
+  /** The caller's half of the handshake on the winning socket; the attempt's timer bounds it. */
   async #hello(record: InstanceRecord, attempt: Attempt): Promise<Connection> {
     const socket = attempt.socket as Duplex;
-    const where = attempt.where;
     try {
-      socket.on('error', noop);
-      socket.write(
-        encodeHello({
-          type: 'hello',
-          from: this.#options.local,
-          to: { name: record.name, instanceId: record.instanceId },
-        }),
-      );
-      const answer = await readHello(socket);
-      if (answer.type === 'refuse') {
-        const hint = REFUSAL_HINTS[answer.reason];
-        throw new HelloRefusedError(
-          answer.reason,
-          `${where} refused the hello for "${record.name}": ${answer.message}${hint ? `; ${hint}` : ''}`,
-        );
-      }
-      if (answer.type !== 'welcome') throw new ProtocolError(`expected a welcome, got a ${answer.type}`);
-      const from = answer.from;
-      if (
-        from?.name !== record.name ||
-        from.instanceId !== record.instanceId ||
-        from.namespace !== record.namespace
-      ) {
-        throw new HelloRefusedError(
-          'wrong-peer',
-          `${where} is ${JSON.stringify(from?.name)}, not "${record.name}" (stale address)`,
-        );
-      }
-      return { socket, peer: peerInfoOf(record), transport: attempt.candidate.transport.name };
+      const peer = await offerHello(socket, this.#options.local, record, attempt.where);
+      return { socket, peer, transport: attempt.candidate.transport.name };
     } catch (err) {
-      socket.destroy();
       throw attempt.signal.aborted ? attempt.signal.reason : err;
     }
   }

@@ -1,0 +1,76 @@
+import type { DependencyContainer } from 'tsyringe';
+import type { ResolvedConfig } from '../config/resolve-config.js';
+import { CONFIG, EVENTS, LOGGER, resolve, SELF, STREAMS } from '../container/tokens.js';
+import type { EventBus, Logger } from '../contracts/services.js';
+import type { IncomingConnection } from '../contracts/transport.js';
+import { publishIncomingFailure, publishStreamOpen } from '../diagnostics.js';
+import type { PeerInfo } from '../records.js';
+import { Admission } from './admission.js';
+import { acceptHello, typeConnectionErrors } from './handshake.js';
+import type { Streams } from './streams.js';
+
+function noop(): void {}
+
+/**
+ * The incoming path: a transport's listener hands over a connection -> admission (connection
+ * limits) -> handshake (the callee's half) -> wrap -> `stream` event and dispatch (Streams).
+ */
+export class Acceptor {
+  /** While false, connections are closed at once (the sidecar is stopped). */
+  accepting = false;
+  readonly #config: ResolvedConfig;
+  readonly #self: PeerInfo;
+  readonly #events: EventBus;
+  readonly #logger: Logger;
+  readonly #streams: Streams;
+  readonly #admission: Admission;
+
+  constructor(container: DependencyContainer) {
+    this.#config = resolve(container, CONFIG);
+    this.#self = resolve(container, SELF);
+    this.#events = resolve(container, EVENTS);
+    this.#logger = resolve(container, LOGGER);
+    this.#streams = resolve(container, STREAMS);
+    this.#admission = new Admission(this.#config, (err) => this.#logger.warn(err));
+  }
+
+  /** Serves one connection accepted by the transport named `transport`; never throws (failures are warnings). */
+  async accept(connection: IncomingConnection, transport?: string): Promise<void> {
+    const { stream: socket } = connection;
+    socket.on('error', noop);
+    if (!this.accepting) {
+      socket.destroy();
+      return;
+    }
+    const admitted = this.#admission.admit(connection);
+    if (!admitted) return;
+    this.#streams.track(socket);
+    const peer = await acceptHello(connection, this.#self, this.#config.helloTimeout).catch(
+      (err: unknown) => {
+        publishIncomingFailure(this.#self.instanceId, err);
+        // A connection evicted to make room was reported already; its hello fails as it closes.
+        if (!admitted.evicted) this.#logger.warn(err);
+        return undefined;
+      },
+    );
+    if (!peer || socket.destroyed) return;
+    this.#admission.established(admitted);
+    typeConnectionErrors(socket, peer.name);
+    publishStreamOpen(this.#self.instanceId, socket, 'incoming', transport);
+    const context = {
+      direction: 'incoming' as const,
+      local: this.#self,
+      remoteName: peer.name,
+      peer,
+      connected: Promise.resolve(peer),
+    };
+    let stream: ReturnType<Streams['deliver']>;
+    try {
+      stream = this.#streams.deliver(socket, context, () => transport);
+    } catch (err) {
+      this.#logger.warn(err);
+      return;
+    }
+    this.#events.emit('stream', stream, peer);
+  }
+}

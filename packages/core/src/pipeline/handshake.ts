@@ -1,0 +1,171 @@
+import type { Duplex } from 'node:stream';
+import type { IncomingConnection } from '../contracts/transport.js';
+import {
+  ConnectionClosedError,
+  HelloRefusedError,
+  isSidecarError,
+  ProtocolError,
+  type SidecarError,
+  TimeoutError,
+} from '../errors.js';
+import type { InstanceRecord, PeerInfo } from '../records.js';
+import { encodeHello, type HelloPeer, helloProblem, type RefuseReason, readHello } from '../wire/hello.js';
+
+/**
+ * The handshake: the first frames on every connection (format in wire/hello.ts). The caller
+ * offers a `hello` naming itself and the instance it wants; the callee answers `welcome` or
+ * `refuse`. Both halves live here, and so does the typing of the errors a connection fails with
+ * afterwards.
+ */
+
+const REFUSE_LINGER_MS = 1000;
+/** Longest refusal message sent back, in characters. */
+const MAX_REFUSE_TEXT = 300;
+
+/** What to fix, added to a refusal the far side explains in its own terms. */
+const REFUSAL_HINTS: { [reason: string]: string } = {
+  'wrong-namespace': 'give both sides the same namespace (the namespace option or SIDECAR_NAMESPACE)',
+  'identity-mismatch':
+    "this peer's name must be the one its TLS certificate names (sidecar://<namespace>/<name>): fix the name or issue it a certificate for that name",
+};
+
+function noop(): void {}
+
+/**
+ * The caller's half, on a dialled socket: sends the hello for `record`, reads the answer and
+ * checks it comes from that very instance. Resolves with the peer; on anything else destroys the
+ * socket and rejects (HelloRefusedError, ProtocolError, ConnectionClosedError). `where` names the
+ * endpoint in error messages.
+ */
+export async function offerHello(
+  socket: Duplex,
+  self: HelloPeer,
+  record: InstanceRecord,
+  where: string,
+): Promise<PeerInfo> {
+  try {
+    socket.on('error', noop);
+    socket.write(
+      encodeHello({ type: 'hello', from: self, to: { name: record.name, instanceId: record.instanceId } }),
+    );
+    const answer = await readHello(socket);
+    if (answer.type === 'refuse') {
+      const hint = REFUSAL_HINTS[answer.reason];
+      throw new HelloRefusedError(
+        answer.reason,
+        `${where} refused the hello for "${record.name}": ${answer.message}${hint ? `; ${hint}` : ''}`,
+      );
+    }
+    if (answer.type !== 'welcome') throw new ProtocolError(`expected a welcome, got a ${answer.type}`);
+    const from = answer.from;
+    if (
+      from?.name !== record.name ||
+      from.instanceId !== record.instanceId ||
+      from.namespace !== record.namespace
+    ) {
+      throw new HelloRefusedError(
+        'wrong-peer',
+        `${where} is ${JSON.stringify(from?.name)}, not "${record.name}" (stale address)`,
+      );
+    }
+    return { name: record.name, instanceId: record.instanceId, namespace: record.namespace };
+  } catch (err) {
+    socket.destroy();
+    throw err;
+  }
+}
+
+function refuse(connection: IncomingConnection, reason: RefuseReason, message: string): never {
+  const { stream } = connection;
+  const text = message.length > MAX_REFUSE_TEXT ? `${message.slice(0, MAX_REFUSE_TEXT)}...` : message;
+  stream.end(encodeHello({ type: 'refuse', reason, message: text }));
+  setTimeout(() => stream.destroy(), REFUSE_LINGER_MS).unref();
+  throw new HelloRefusedError(
+    reason,
+    `refused a connection from ${connection.remoteAddress ?? 'unknown'}: ${message}`,
+  );
+}
+
+/**
+ * The callee's half, on an accepted connection: reads the caller's hello within `timeout`,
+ * checks it names this instance (and matches what the transport verified), and answers
+ * `welcome` or `refuse`. Resolves with the caller; rejects (connection closed) on anything else.
+ */
+export async function acceptHello(
+  connection: IncomingConnection,
+  self: HelloPeer,
+  timeout: number,
+): Promise<PeerInfo> {
+  const { stream } = connection;
+  // A plain timer (not an AbortSignal): cheaper on the accept path of every connection.
+  const timer = setTimeout(
+    () =>
+      stream.destroy(
+        new TimeoutError(`no hello from ${connection.remoteAddress ?? 'a caller'} within ${timeout} ms`),
+      ),
+    timeout,
+  );
+  timer.unref();
+  try {
+    const frame = await readHello(stream);
+    const problem = helloProblem(frame);
+    if (problem !== undefined || frame.type !== 'hello') {
+      refuse(connection, 'bad-hello', problem ?? 'not a hello');
+    }
+    const from = frame.from;
+    if (from.namespace !== self.namespace) {
+      refuse(connection, 'wrong-namespace', `this is namespace "${self.namespace}", not "${from.namespace}"`);
+    }
+    const to = frame.to;
+    if (to.name !== self.name || (to.instanceId !== undefined && to.instanceId !== self.instanceId)) {
+      refuse(
+        connection,
+        'wrong-peer',
+        `this is "${self.name}" (${self.instanceId}), not "${to.name}" (${to.instanceId ?? 'any'})`,
+      );
+    }
+    const identity = connection.identity;
+    if (identity && (identity.name !== from.name || identity.namespace !== from.namespace)) {
+      refuse(
+        connection,
+        'identity-mismatch',
+        `the caller's certificate names "${identity.name}" but its hello claims "${from.name}"`,
+      );
+    }
+    stream.write(encodeHello({ type: 'welcome', from: self }));
+    return { name: from.name, instanceId: from.instanceId, namespace: from.namespace };
+  } catch (err) {
+    if (!stream.writableEnded) stream.destroy();
+    if (isSidecarError(err)) throw err;
+    throw err instanceof Error ? err : new ProtocolError(String(err));
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const typed = new WeakSet<Duplex>();
+
+/**
+ * Makes the errors a connection fails with after the handshake SidecarErrors: a raw ECONNRESET or
+ * EPIPE becomes a ConnectionClosedError naming the peer, with the original as `cause`. It uses
+ * the stream's own `_destroy(error, callback)` step, where Node lets a stream choose the error it
+ * emits; the data path is untouched and the socket itself stays the stream users get.
+ */
+export function typeConnectionErrors(connection: Duplex, peerName: string): void {
+  if (typed.has(connection)) return;
+  typed.add(connection);
+  const own = connection as Duplex & {
+    _destroy(error: Error | null, callback: (error?: Error | null) => void): void;
+  };
+  const destroy = own._destroy;
+  own._destroy = function (this: Duplex, error, callback) {
+    destroy.call(this, error, (result) => callback(result ? typedError(result, peerName) : result));
+  };
+}
+
+function typedError(error: Error, peerName: string): SidecarError {
+  if (isSidecarError(error)) return error;
+  return new ConnectionClosedError(`the connection with "${peerName}" failed: ${error.message}`, {
+    cause: error,
+  });
+}
