@@ -5,16 +5,13 @@
  */
 import { appendFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { CONFIG, type InstanceRecord, type RegistryPlugin, resolve } from '@sidecar/core';
 import {
   BaseRegistry,
   type BaseRegistryOptions,
-  CONFIG,
   decodeStored,
-  type InstanceRecord,
   type RawRegistryChange,
-  type RegistryPlugin,
-  resolve,
-} from '@sidecar/core';
+} from '@sidecar/core/plugin-kit';
 
 /** Options of the directory registry. */
 export interface DirectoryRegistryOptions extends BaseRegistryOptions {

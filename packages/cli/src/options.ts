@@ -1,4 +1,5 @@
-import { type RegistrySpec, registryKindOf } from '@sidecar/core';
+import type { RegistrySpec } from '@sidecar/core';
+import { registryKindOf } from '@sidecar/core/plugin-kit';
 
 /** Options every command accepts. */
 export interface GlobalOptions {

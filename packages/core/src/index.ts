@@ -1,11 +1,21 @@
+/**
+ * @sidecar/core: what an app and a plugin touch. Subpaths hold the rest: `@sidecar/core/plugin-kit`
+ * (building blocks for registry and transport authors), `@sidecar/core/diagnostics` (diagnostics
+ * channels), `@sidecar/core/wire` (the hello frame) and `@sidecar/core/testing` (compliance suites).
+ */
 import 'reflect-metadata';
 
+// ---- config ----
 export {
   DEFAULT_CONNECT_TIMEOUT,
   DEFAULT_DIAL_TIMEOUT,
   DEFAULT_ENDPOINT_STAGGER,
   DEFAULT_HELLO_TIMEOUT,
+  DEFAULT_MAX_INCOMING_CONNECTIONS,
+  DEFAULT_MAX_PENDING_HELLOS,
+  DEFAULT_MAX_PENDING_HELLOS_PER_ADDRESS,
   DEFAULT_REGISTRY,
+  DEFAULT_START_TIMEOUT,
   DEFAULT_STRATEGY,
   DEFAULT_TRANSPORTS,
   DEFAULT_TTL,
@@ -23,7 +33,7 @@ export {
   resolveRegistry,
 } from './config/resolve-config.js';
 export type { RegistryName, TransportName, WrapperName } from './container/builtins.js';
-export { type Builtin, loadPluginPackage, registryKindOf } from './container/builtins.js';
+// ---- dependency injection ----
 export {
   ACCEPTOR,
   CLOCK,
@@ -42,6 +52,7 @@ export {
   TRANSPORTS,
   WRAPPERS,
 } from './container/tokens.js';
+// ---- contracts ----
 export type {
   Plugin,
   RegistryPlugin,
@@ -67,21 +78,8 @@ export type {
   TransportIdentity,
 } from './contracts/transport.js';
 export type { StreamWrapper, WrapperContext } from './contracts/wrapper.js';
-export {
-  type ConnectPhaseMessage,
-  DIAGNOSTICS,
-  type DialFailureMessage,
-  errorCodeOf,
-  type HeartbeatMessage,
-  type HelloRefusalMessage,
-  observeClientCallbacks,
-  type RegistryOperationMessage,
-  type RpcCallMessage,
-  RpcTimer,
-  type StreamOpenMessage,
-  startRpcTimer,
-} from './diagnostics.js';
 export * from './errors.js';
+// ---- the parts in the container (types, for apps and tests that replace one) ----
 export type { Lifecycle, State } from './lifecycle/lifecycle.js';
 export type { RecordPatch } from './lifecycle/own-record.js';
 export {
@@ -90,8 +88,8 @@ export {
   type Stoppable,
   stopOnSignals,
 } from './lifecycle/signals.js';
+// ---- names and records ----
 export {
-  globToRegExp,
   isPattern,
   MAX_INSTANCE_ID_LENGTH,
   MAX_NAME_LENGTH,
@@ -102,42 +100,14 @@ export {
   validatePattern,
 } from './names.js';
 export type { Acceptor } from './pipeline/acceptor.js';
-export { MAX_ENDPOINTS_PER_INSTANCE } from './pipeline/connector.js';
-export { allowNetworks, checkDialPolicy, type DialPolicy } from './pipeline/dial-policy.js';
+export { allowNetworks, type DialPolicy } from './pipeline/dial-policy.js';
 export type { Dialer } from './pipeline/dialer.js';
-export { LazyStream } from './pipeline/lazy-stream.js';
 export type { Streams } from './pipeline/streams.js';
 export type { StreamContext, WrapperChain } from './pipeline/wrapper-chain.js';
-export {
-  decodeStored,
-  type Endpoint,
-  type InstanceRecord,
-  type JsonValue,
-  type PeerInfo,
-  parseRecord,
-  parseStoredRecord,
-  peerInfoOf,
-  StoredRecord,
-} from './records.js';
-export { BaseRegistry } from './registry/base-registry.js';
-export { isChangeType, type RawRegistryChange, type RegistryChange } from './registry/change-tracker.js';
-export {
-  DEFAULT_HOST_ADDRESS_CHECK_INTERVAL,
-  hostAddresses,
-  normalizeAddress,
-  watchHostAddresses,
-} from './registry/host-addresses.js';
+export type { Endpoint, InstanceRecord, JsonValue, PeerInfo } from './records.js';
+// ---- the memory adapters (tests, one-process apps) ----
 export { MemoryRegistry, type MemoryRegistryOptions, memoryRegistry } from './registry/memory-registry.js';
-export {
-  type BaseRegistryOptions,
-  DEFAULT_CACHE_TTL,
-  DEFAULT_MAX_CACHED_NAMES,
-  DEFAULT_NAMESPACE,
-  DEFAULT_RECONNECT_AFTER_TIMEOUTS,
-  DEFAULT_SWEEP_INTERVAL,
-  DEFAULT_WATCHED_CACHE_TTL,
-} from './registry/registry-options.js';
-export { StorageHooks } from './registry/storage-hooks.js';
+// ---- the sidecar ----
 export {
   type ChainOutput,
   createSidecar,
@@ -148,17 +118,4 @@ export {
 export { type GroupForward, type GroupOf, PeerGroup, type PeerGroupEvents } from './sidecar/group.js';
 export { type OpenRegistryOptions, openRegistry } from './sidecar/open-registry.js';
 export { type ConnectOptions, Sidecar, type StopOptions, type ToResult } from './sidecar/sidecar.js';
-export { duplexPair } from './transport/duplex-pair.js';
 export { MemoryTransport, memoryTransport } from './transport/memory-transport.js';
-export { abortErrorOf, delay, onAbort, raceSignal, throwIfAborted, withTimeout } from './util/abort.js';
-export { addressBits, inNetwork, type Network, parseNetwork, undialableReason } from './util/cidr.js';
-export { LruMap } from './util/lru-map.js';
-export { sourceAddress, type Waiting, WaitingRoom } from './util/waiting-room.js';
-export {
-  encodeHello,
-  HELLO_MAGIC,
-  HELLO_VERSION,
-  type HelloFrame,
-  type HelloPeer,
-  readHello,
-} from './wire/hello.js';

@@ -4,14 +4,13 @@ import { PassThrough } from 'node:stream';
 import {
   ConnectionLimitError,
   createSidecar,
-  encodeHello,
   InvalidConfigError,
-  readHello,
   type Sidecar,
   type SidecarConfig,
   type SidecarError,
 } from '@sidecar/core';
 import { eventually, readAll } from '@sidecar/core/testing';
+import { encodeHello, readHello } from '@sidecar/core/wire';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Admission } from '../src/pipeline/admission.js';
 import { sourceAddress } from '../src/util/waiting-room.js';

@@ -3,11 +3,9 @@ import {
   createSidecar,
   DialPolicyError,
   InvalidConfigError,
-  inNetwork,
   PeerUnreachableError,
-  parseNetwork,
-  undialableReason,
 } from '@sidecar/core';
+import { inNetwork, parseNetwork, undialableReason } from '@sidecar/core/plugin-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { plugin, RecordingTransport, roundTrip, server, started, stopAll } from './dial-helpers.js';
 

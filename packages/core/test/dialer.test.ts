@@ -1,8 +1,5 @@
 import {
-  duplexPair,
-  encodeHello,
   HelloRefusedError,
-  MAX_ENDPOINTS_PER_INSTANCE,
   MemoryTransport,
   openRegistry,
   PeerUnreachableError,
@@ -10,6 +7,9 @@ import {
   summarizeAttempts,
   type Transport,
 } from '@sidecar/core';
+import { MAX_ENDPOINTS_PER_INSTANCE } from '@sidecar/core/plugin-kit';
+import { duplexPair } from '@sidecar/core/testing';
+import { encodeHello } from '@sidecar/core/wire';
 import { afterEach, describe, expect, it } from 'vitest';
 import { plugin, RecordingTransport, roundTrip, server, started, stopAll, storeUrl } from './dial-helpers.js';
 

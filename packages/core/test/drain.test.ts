@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
-import { createSidecar, encodeHello, readHello, type Sidecar } from '@sidecar/core';
+import { createSidecar, type Sidecar } from '@sidecar/core';
 import { eventually, readAll } from '@sidecar/core/testing';
+import { encodeHello, readHello } from '@sidecar/core/wire';
 import { afterEach, describe, expect, it } from 'vitest';
 
 const running: Sidecar[] = [];

@@ -1,12 +1,6 @@
 import { PassThrough } from 'node:stream';
-import {
-  AbortError,
-  ConnectionClosedError,
-  encodeHello,
-  HELLO_MAGIC,
-  ProtocolError,
-  readHello,
-} from '@sidecar/core';
+import { AbortError, ConnectionClosedError, ProtocolError } from '@sidecar/core';
+import { encodeHello, HELLO_MAGIC, readHello } from '@sidecar/core/wire';
 import { describe, expect, it } from 'vitest';
 
 const hello = encodeHello({

@@ -1,15 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
-import {
-  createSidecar,
-  HELLO_MAGIC,
-  HELLO_VERSION,
-  type HelloFrame,
-  readHello,
-  type Sidecar,
-  type SidecarError,
-} from '@sidecar/core';
+import { createSidecar, type Sidecar, type SidecarError } from '@sidecar/core';
 import { eventually } from '@sidecar/core/testing';
+import { HELLO_MAGIC, HELLO_VERSION, type HelloFrame, readHello } from '@sidecar/core/wire';
 import { afterEach, describe, expect, it } from 'vitest';
 
 const running: Sidecar[] = [];

@@ -1,4 +1,5 @@
-import { InvalidRecordError, parseRecord } from '@sidecar/core';
+import { InvalidRecordError } from '@sidecar/core';
+import { parseRecord } from '@sidecar/core/plugin-kit';
 import { describe, expect, it } from 'vitest';
 
 const good = {

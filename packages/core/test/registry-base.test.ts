@@ -1,4 +1,5 @@
-import { DEFAULT_MAX_CACHED_NAMES, MemoryRegistry } from '@sidecar/core';
+import { MemoryRegistry } from '@sidecar/core';
+import { DEFAULT_MAX_CACHED_NAMES } from '@sidecar/core/plugin-kit';
 import { eventually, recordEvents, testRecord } from '@sidecar/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Heartbeat } from '../src/lifecycle/heartbeat.js';

@@ -1,10 +1,5 @@
-import {
-  decodeStored,
-  type InstanceRecord,
-  InvalidRecordError,
-  parseStoredRecord,
-  StoredRecord,
-} from '@sidecar/core';
+import { type InstanceRecord, InvalidRecordError } from '@sidecar/core';
+import { decodeStored, parseStoredRecord, StoredRecord } from '@sidecar/core/plugin-kit';
 import { testRecord } from '@sidecar/core/testing';
 import { describe, expect, it } from 'vitest';
 

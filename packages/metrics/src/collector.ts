@@ -1,17 +1,16 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { Duplex } from 'node:stream';
+import type { Registry, Sidecar } from '@sidecar/core';
 import {
   type ConnectPhaseMessage,
   DIAGNOSTICS,
   type DialFailureMessage,
   type HeartbeatMessage,
   type HelloRefusalMessage,
-  type Registry,
   type RegistryOperationMessage,
   type RpcCallMessage,
-  type Sidecar,
   type StreamOpenMessage,
-} from '@sidecar/core';
+} from '@sidecar/core/diagnostics';
 import { METRICS } from './definitions.js';
 import type { CounterLike, HistogramLike, Instruments, Labels } from './instruments.js';
 import { MAX_KNOWN_NAMES } from './options.js';

@@ -1,4 +1,5 @@
-import { raceSignal, TimeoutError } from '@sidecar/core';
+import { TimeoutError } from '@sidecar/core';
+import { raceSignal } from '@sidecar/core/plugin-kit';
 import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
 import { connectError } from './errors.js';
 import {

@@ -1,4 +1,4 @@
-import type { BaseRegistryOptions } from '@sidecar/core';
+import type { BaseRegistryOptions } from '@sidecar/core/plugin-kit';
 import type { ClusterNode, ClusterOptions, RedisOptions } from 'ioredis';
 
 /** Server used when neither `url`, `cluster` nor `sentinel` is given. */

@@ -1,6 +1,5 @@
 import type { Socket } from 'node:net';
 import {
-  BaseRegistry,
   type InstanceRecord,
   InvalidConfigError,
   InvalidRecordError,
@@ -8,6 +7,7 @@ import {
   NotStartedError,
   RegistryUnavailableError,
 } from '@sidecar/core';
+import { BaseRegistry } from '@sidecar/core/plugin-kit';
 import { Cluster, type Redis } from 'ioredis';
 import { connectClient, createClient, describeTarget, type RedisClient } from './connection.js';
 import { hexName, KeyLayout } from './keys.js';

@@ -1,4 +1,4 @@
-import { throwIfAborted } from '@sidecar/core';
+import { throwIfAborted } from '@sidecar/core/plugin-kit';
 
 /** One versioned schema change; `sql` builds its statements for one set of object names. */
 export interface Migration<N> {

@@ -1,7 +1,8 @@
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { ConnectionOptions } from 'node:tls';
-import { type BaseRegistryOptions, InvalidConfigError } from '@sidecar/core';
+import { InvalidConfigError } from '@sidecar/core';
+import type { BaseRegistryOptions } from '@sidecar/core/plugin-kit';
 import type pg from 'pg';
 
 /** Default table name prefix: tables are `sidecar_instances`, `sidecar_events`, `sidecar_migrations`. */

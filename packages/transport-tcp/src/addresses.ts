@@ -1,7 +1,8 @@
 import { createSocket } from 'node:dgram';
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import { InvalidConfigError, inNetwork, type Network, parseNetwork, type RegistryReach } from '@sidecar/core';
+import { InvalidConfigError, type RegistryReach } from '@sidecar/core';
+import { inNetwork, type Network, parseNetwork } from '@sidecar/core/plugin-kit';
 
 const LOOPBACK = '127.0.0.1';
 const ANY = '0.0.0.0';

@@ -1,19 +1,17 @@
 import type { Server, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import {
-  abortErrorOf,
   DialError,
   type DialOptions,
   type Endpoint,
   type IncomingConnection,
   type Listener,
   type ListenOptions,
-  onAbort,
   type SidecarError,
   type Transport,
   type TransportIdentity,
-  throwIfAborted,
 } from '@sidecar/core';
+import { abortErrorOf, onAbort, throwIfAborted } from '@sidecar/core/plugin-kit';
 import {
   type AddressOptions,
   currentAddresses,

@@ -14,7 +14,7 @@ import {
   X509Certificate,
   X509CertificateGenerator,
 } from '@peculiar/x509';
-import { DEFAULT_NAMESPACE } from '@sidecar/core';
+import { DEFAULT_NAMESPACE } from '@sidecar/core/plugin-kit';
 import { peerUri } from './identity.js';
 
 /** A certificate and its private key, both PEM. */

@@ -1,12 +1,7 @@
 import type { Socket } from 'node:net';
 import type { Server, TLSSocket } from 'node:tls';
-import {
-  ConnectionLimitError,
-  type SidecarError,
-  sourceAddress,
-  type Waiting,
-  WaitingRoom,
-} from '@sidecar/core';
+import { ConnectionLimitError, type SidecarError } from '@sidecar/core';
+import { sourceAddress, type Waiting, WaitingRoom } from '@sidecar/core/plugin-kit';
 
 interface Handshake extends Waiting {
   readonly socket: Socket;

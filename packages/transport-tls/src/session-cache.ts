@@ -1,4 +1,5 @@
-import { type Endpoint, LruMap, type TransportIdentity } from '@sidecar/core';
+import type { Endpoint, TransportIdentity } from '@sidecar/core';
+import { LruMap } from '@sidecar/core/plugin-kit';
 
 /** Default number of TLS sessions kept (one per endpoint and expected peer). */
 export const DEFAULT_SESSION_CACHE_SIZE = 256;

@@ -13,7 +13,6 @@ import {
 import {
   type DialOptions,
   type Endpoint,
-  encodeHello,
   type IncomingConnection,
   InvalidConfigError,
   type Listener,
@@ -22,6 +21,7 @@ import {
   TimeoutError,
   type TransportIdentity,
 } from '@sidecar/core';
+import { encodeHello } from '@sidecar/core/wire';
 import { once, SocketTransport, type SocketTransportOptions } from '@sidecar/transport-tcp';
 import { CertWatcher } from './cert-watcher.js';
 import { type Credentials, filesOf, type LoadedCredentials, loadCredentials } from './credentials.js';

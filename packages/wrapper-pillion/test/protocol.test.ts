@@ -1,5 +1,4 @@
-import { duplexPair } from '@sidecar/core';
-import { eventually } from '@sidecar/core/testing';
+import { duplexPair, eventually } from '@sidecar/core/testing';
 import { MethodNotFoundError, PillionStream } from '@sidecar/wrapper-pillion';
 import { describe, expect, it } from 'vitest';
 import { deferred } from './helpers.js';

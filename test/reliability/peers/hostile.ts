@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
-import { encodeHello, readHello } from '@sidecar/core';
+import { encodeHello, readHello } from '@sidecar/core/wire';
 import { emit, onCommand, readConfig, reportCrashes, sleep } from './lib/io.js';
 
 interface HostileConfig {

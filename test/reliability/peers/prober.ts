@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
-import { encodeHello, HELLO_MAGIC, HELLO_VERSION, readHello } from '@sidecar/core';
+import { encodeHello, HELLO_MAGIC, HELLO_VERSION, readHello } from '@sidecar/core/wire';
 import { emit, readConfig, reportCrashes } from './lib/io.js';
 
 interface ProberConfig {

@@ -2,6 +2,8 @@
  * Compliance suites for plugin authors, and test helpers. Import from `@sidecar/core/testing`
  * inside a vitest test file.
  */
+
+export { duplexPair } from '../transport/duplex-pair.js';
 export {
   type RegistryHarness,
   recordEvents,

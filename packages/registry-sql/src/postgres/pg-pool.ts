@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
-import { RegistryUnavailableError, type SidecarError, throwIfAborted } from '@sidecar/core';
+import { RegistryUnavailableError, type SidecarError } from '@sidecar/core';
+import { throwIfAborted } from '@sidecar/core/plugin-kit';
 import pg from 'pg';
 import { DEFAULT_PG_KEEPALIVE } from '../options.js';
 import type { PgQuery } from './pg-queries.js';

@@ -1,4 +1,5 @@
-import { BaseRegistry, type InstanceRecord, StoredRecord, throwIfAborted } from '@sidecar/core';
+import type { InstanceRecord } from '@sidecar/core';
+import { BaseRegistry, StoredRecord, throwIfAborted } from '@sidecar/core/plugin-kit';
 import {
   checkIdentifier,
   DEFAULT_CONNECT_TIMEOUT,

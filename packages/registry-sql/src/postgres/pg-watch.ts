@@ -1,11 +1,5 @@
-import {
-  InvalidRecordError,
-  isChangeType,
-  type RawRegistryChange,
-  RegistryUnavailableError,
-  type SidecarError,
-  StoredRecord,
-} from '@sidecar/core';
+import { InvalidRecordError, RegistryUnavailableError, type SidecarError } from '@sidecar/core';
+import { isChangeType, type RawRegistryChange, StoredRecord } from '@sidecar/core/plugin-kit';
 import type pg from 'pg';
 import { PgListener } from './pg-listener.js';
 import type { PgQueries, PgQuery } from './pg-queries.js';

@@ -1,5 +1,6 @@
 import { existsSync, rmSync, statSync } from 'node:fs';
-import { type InstanceRecord, type RegistryChange, RegistryUnavailableError } from '@sidecar/core';
+import { type InstanceRecord, RegistryUnavailableError } from '@sidecar/core';
+import type { RegistryChange } from '@sidecar/core/plugin-kit';
 import type Database from 'better-sqlite3';
 import { recordText } from '../sql-text.js';
 import { openSqlite, type SqliteTables } from './sqlite-schema.js';

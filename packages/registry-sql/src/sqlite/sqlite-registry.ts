@@ -1,11 +1,5 @@
-import {
-  BaseRegistry,
-  type InstanceRecord,
-  isChangeType,
-  RegistryUnavailableError,
-  StoredRecord,
-  throwIfAborted,
-} from '@sidecar/core';
+import { type InstanceRecord, RegistryUnavailableError } from '@sidecar/core';
+import { BaseRegistry, isChangeType, StoredRecord, throwIfAborted } from '@sidecar/core/plugin-kit';
 import {
   DEFAULT_BUSY_TIMEOUT,
   DEFAULT_POLL_INTERVAL,

@@ -5,10 +5,10 @@ import {
   InvalidConfigError,
   type PeerGroup,
   type PeerInfo,
-  peerInfoOf,
   type Sidecar,
   validateName,
 } from '@sidecar/core';
+import { peerInfoOf } from '@sidecar/core/plugin-kit';
 import { InvalidMethodUriError } from '../errors.js';
 import { splitCallArgs } from '../protocol/call-args.js';
 import type { CallOptions } from '../protocol/session.js';

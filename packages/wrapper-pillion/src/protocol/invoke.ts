@@ -1,4 +1,4 @@
-import type { RpcTimer } from '@sidecar/core';
+import type { RpcTimer } from '@sidecar/core/diagnostics';
 import { isObject } from './messages.js';
 import type { RemoteFunction } from './pending.js';
 

@@ -1,4 +1,5 @@
-import { type RpcTimer, onAbort as whenAborted } from '@sidecar/core';
+import type { RpcTimer } from '@sidecar/core/diagnostics';
+import { onAbort as whenAborted } from '@sidecar/core/plugin-kit';
 import type { PendingCall } from './pending.js';
 
 /**

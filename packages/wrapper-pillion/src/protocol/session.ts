@@ -1,12 +1,6 @@
-import {
-  abortErrorOf,
-  ConnectionClosedError,
-  observeClientCallbacks,
-  ProtocolError,
-  type SidecarError,
-  startRpcTimer,
-  TimeoutError,
-} from '@sidecar/core';
+import { ConnectionClosedError, ProtocolError, type SidecarError, TimeoutError } from '@sidecar/core';
+import { observeClientCallbacks, startRpcTimer } from '@sidecar/core/diagnostics';
+import { abortErrorOf } from '@sidecar/core/plugin-kit';
 import { CallbackDroppedError, MethodNotFoundError, RemoteError, ReplyFailedError } from '../errors.js';
 import { generateId } from './ids.js';
 import {
