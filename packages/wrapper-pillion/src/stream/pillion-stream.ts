@@ -3,7 +3,7 @@ import { ConnectionClosedError, isSidecarError, type PeerInfo, type WrapperConte
 import { FrameDecoder } from '../codec/frame.js';
 import { type PillionOptions, type ResolvedPillionOptions, resolveOptions } from '../options.js';
 import { isCallOptions, splitCallArgs } from '../protocol/call-args.js';
-import type { CallMessage, PillionMessage } from '../protocol/messages.js';
+import type { CallMessage } from '../protocol/messages.js';
 import type { RemoteFunction } from '../protocol/pending.js';
 import { type CallOptions, PillionSession } from '../protocol/session.js';
 import { Outbox } from './outbox.js';
