@@ -25,6 +25,8 @@ export class Outbox {
   #socket: Duplex | undefined;
   #scheduled = false;
   #throttled = false;
+  /** The callback of a raw write held back while the outbox is full (see `whenRoom`). */
+  #held: (() => void) | undefined;
   readonly #flushNow = () => this.flush();
   readonly #onDrain = () => this.#unthrottle();
 
@@ -58,9 +60,19 @@ export class Outbox {
     this.#schedule();
   }
 
-  /** Drops every frame not written yet. */
+  /**
+   * Calls `done` at once when fewer than `maxWriteBuffer` bytes wait to be sent, else once the
+   * peer has taken enough: the backpressure of the stream's own writable side (raw frames).
+   */
+  whenRoom(done: () => void): void {
+    if (this.#batch.bytes + this.#queued() <= this.#maxWriteBuffer) done();
+    else this.#held = done;
+  }
+
+  /** Drops every frame not written yet (and a held write callback). */
   clear(): void {
     this.#batch.clear();
+    this.#held = undefined;
   }
 
   #schedule(): void {
@@ -82,6 +94,13 @@ export class Outbox {
     if (socket && input.writableLength === 0 && !socket.destroyed) socket.write(this.#batch.take());
     else input.write(this.#batch.take());
     if (!this.#throttled && this.#queued() > this.#maxWriteBuffer) this.#pause();
+    if (!this.#throttled) this.#release();
+  }
+
+  #release(): void {
+    const held = this.#held;
+    this.#held = undefined;
+    held?.();
   }
 
   /** Bytes written and not yet taken by the socket. */
@@ -102,5 +121,6 @@ export class Outbox {
     this.#input.off('drain', this.#onDrain);
     this.#socket?.off('drain', this.#onDrain);
     if (this.#throttle.alive()) this.#throttle.reading().resume();
+    this.#release();
   }
 }

@@ -196,7 +196,7 @@ export class PillionStream extends Duplex {
       callback(err as Error);
       return;
     }
-    callback();
+    this.#outbox.whenRoom(callback);
   }
 
   override _final(callback: Callback): void {
