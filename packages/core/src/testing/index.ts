@@ -12,3 +12,9 @@ export {
 } from './registry-compliance.js';
 export { readAll, type TransportHarness, transportComplianceSuite } from './transport-compliance.js';
 export { eventually, sleep } from './wait.js';
+export {
+  byteExchange,
+  type WrapperExchange,
+  type WrapperHarness,
+  wrapperComplianceSuite,
+} from './wrapper-compliance.js';

@@ -71,6 +71,11 @@ export class FrameBatch {
     return this.#texts.length;
   }
 
+  /** Bytes the batch holds, as framed. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
   /** Adds a value; throws (and adds nothing) if it has no JSON form or is over the limit. */
   add(value: unknown): void {
     this.addJson(toJson(value));

@@ -1,17 +1,12 @@
 import { Duplex } from 'node:stream';
-import {
-  ConnectionClosedError,
-  isSidecarError,
-  LazyStream,
-  type PeerInfo,
-  type WrapperContext,
-} from '@sidecar/core';
-import { FrameBatch, FrameDecoder } from '../codec/frame.js';
+import { ConnectionClosedError, isSidecarError, type PeerInfo, type WrapperContext } from '@sidecar/core';
+import { FrameDecoder } from '../codec/frame.js';
 import { type PillionOptions, type ResolvedPillionOptions, resolveOptions } from '../options.js';
 import { isCallOptions, splitCallArgs } from '../protocol/call-args.js';
-import type { CallMessage, PillionMessage } from '../protocol/messages.js';
+import type { CallMessage } from '../protocol/messages.js';
 import type { RemoteFunction } from '../protocol/pending.js';
 import { type CallOptions, PillionSession } from '../protocol/session.js';
+import { Outbox } from './outbox.js';
 
 type Callback = (error?: Error | null) => void;
 
@@ -47,55 +42,57 @@ export class PillionStream extends Duplex {
   failure: Error | undefined;
 
   readonly #input: Duplex;
-  /** The input when it is a LazyStream (from `to(name)`). */
-  readonly #lazy: LazyStream | undefined;
-  /** The LazyStream's socket once this stream reads and writes it directly (see #takeOver). */
-  #socket: Duplex | undefined;
+  readonly #context: Partial<WrapperContext>;
+  /** The stream read now: the input, or the connection under it once taken (see #takeConnection). */
+  #reading: Duplex;
   readonly #onData = (chunk: Buffer) => this.#decode(chunk);
-  readonly #flushNow = () => this.#flush();
-  readonly #options: ResolvedPillionOptions;
   readonly #session: PillionSession;
   readonly #decoder: FrameDecoder;
-  readonly #batch: FrameBatch;
+  readonly #outbox: Outbox;
   readonly #receive: (message: unknown) => void;
-  #flushScheduled = false;
-  /** Reading is paused because more than maxWriteBuffer bytes wait to be sent. */
-  #throttled = false;
-  readonly #onDrain = () => this.#unthrottle();
   #started = false;
   #ended = false;
   #connected: boolean;
 
   constructor(input: Duplex, context: Partial<WrapperContext> = {}, options: PillionOptions = {}) {
     super({ objectMode: true, allowHalfOpen: true });
+    const resolved: ResolvedPillionOptions = resolveOptions(options);
     this.#input = input;
-    this.#options = resolveOptions(options);
+    this.#reading = input;
+    this.#context = context;
     this.remoteName = context.peer?.name ?? context.remoteName ?? 'peer';
     this.peer = context.peer;
-    this.#decoder = new FrameDecoder(this.#options.maxFrameSize);
-    this.#batch = new FrameBatch(this.#options.maxFrameSize);
+    this.#decoder = new FrameDecoder(resolved.maxFrameSize);
+    this.#outbox = new Outbox(input, resolved.maxFrameSize, resolved.maxWriteBuffer, {
+      reading: () => this.#reading,
+      alive: () => !this.destroyed,
+    });
     this.#session = new PillionSession({
-      send: (message, json) => this.#send(message, json),
+      send: (message, json) => {
+        if (json === undefined) this.#outbox.add(message);
+        else this.#outbox.addJson(json);
+      },
       peerName: () => this.peer?.name ?? this.remoteName,
       owner: context.local?.instanceId ?? '',
-      maxPendingCallbacks: this.#options.maxPendingCallbacks,
-      callbackTtl: this.#options.callbackTtl,
-      maxRemoteMethods: this.#options.maxRemoteMethods,
-      maxRemoteMethodBytes: this.#options.maxRemoteMethodBytes,
+      maxPendingCallbacks: resolved.maxPendingCallbacks,
+      callbackTtl: resolved.callbackTtl,
+      maxRemoteMethods: resolved.maxRemoteMethods,
+      maxRemoteMethodBytes: resolved.maxRemoteMethodBytes,
       onWarning: (error) => this.emit('warning', error),
       onCallError: (error, method) => this.emit('callError', error, method),
       onMethodError: (error, method) => this.emit('methodError', error, method),
       onRemoteMethod: (change, name) => this.emit(change === 'add' ? 'methodAdded' : 'methodRemoved', name),
     });
     this.#receive = (message) => this.#session.receive(message);
-    const lazy = input instanceof LazyStream ? input : undefined;
-    this.#lazy = lazy;
-    this.#connected = !lazy || lazy.peer !== undefined;
-    lazy?.once('connect', (peer: PeerInfo) => {
-      this.#connected = true;
-      this.peer = peer;
-      if (this.#started) this.#listen();
-    });
+    // Without a sidecar's context (the original's `new pillion(socket)`) the input is connected.
+    this.#connected = context.connected === undefined || context.peer !== undefined;
+    context.connected?.then(
+      (peer) => {
+        this.#connected = true;
+        this.peer = peer;
+      },
+      () => {},
+    );
     input.on('error', (err) => this.#fail(err));
     input.once('end', () => this.#remoteEnded());
     input.once('close', () => this.#fail(undefined));
@@ -194,55 +191,60 @@ export class PillionStream extends Duplex {
   override _write(value: unknown, _encoding: BufferEncoding, callback: Callback): void {
     this.#start();
     try {
-      this.#batch.add(value);
+      this.#outbox.add(value);
     } catch (err) {
       callback(err as Error);
       return;
     }
-    this.#scheduleFlush();
-    callback();
+    this.#outbox.whenRoom(callback);
   }
 
   override _final(callback: Callback): void {
-    this.#flush();
+    this.#outbox.flush();
     this.#input.end();
     callback();
   }
 
   override _destroy(error: Error | null, callback: Callback): void {
     this.#session.close(this.#rejection(error ?? this.failure));
-    this.#batch.clear();
+    this.#outbox.clear();
     if (!this.#input.destroyed) this.#input.destroy();
     callback(error);
   }
 
-  #start(): void {
-    if (this.#started || this.destroyed) return;
-    this.#started = true;
-    // A LazyStream not connected yet: connect now, and read once 'connect' has fired.
-    if (this.#lazy && this.#lazy.peer === undefined) this.#lazy.open();
-    else this.#listen();
-    this.#session.start();
-  }
-
-  /** Starts reading: the LazyStream's socket itself when it can be taken over, else the input. */
-  #listen(): void {
-    if (!this.#takeOver()) this.#input.on('data', this.#onData);
+  /** True while reading is paused because the peer does not read (see `maxWriteBuffer`). */
+  get throttled(): boolean {
+    return this.#outbox.throttled;
   }
 
   /**
-   * Reads and writes a connected LazyStream's socket directly, skipping its per-chunk Duplex hop
-   * (LazyStream.detach hands the socket's readable side over; it refuses when it holds unread
-   * data, and the hop then stays).
+   * Starts reading the input (which connects a stream from `to()`), and announces the methods
+   * provided. As the first wrapper of a sidecar's chain, it then takes the connection itself.
    */
-  #takeOver(): boolean {
-    const socket = this.#lazy?.detach();
-    if (!socket) return false;
-    this.#socket = socket;
+  #start(): void {
+    if (this.#started || this.destroyed) return;
+    this.#started = true;
+    this.#input.on('data', this.#onData);
+    this.#session.start();
+    this.#context.takeConnection?.().then(
+      (socket) => this.#takeConnection(socket),
+      () => {}, // never connected: the input fails with the reason
+    );
+  }
+
+  /**
+   * Reads the connection directly from now on, skipping the per-chunk hop of the stream `to()`
+   * returned (core hands it over only when that stream holds no unread data: nothing is lost or
+   * reordered). Writes go to it directly too, once earlier ones have left the input.
+   */
+  #takeConnection(socket: Duplex | undefined): void {
+    if (!socket || socket === this.#input || this.destroyed) return;
+    this.#input.off('data', this.#onData);
+    this.#reading = socket;
+    this.#outbox.useSocket(socket);
     socket.on('data', this.#onData);
     socket.once('end', () => this.#remoteEnded());
-    socket.resume();
-    return true;
+    if (!this.#outbox.throttled) socket.resume();
   }
 
   #decode(chunk: Buffer): void {
@@ -251,63 +253,6 @@ export class PillionStream extends Duplex {
     } catch (err) {
       this.#fail(err as Error);
     }
-  }
-
-  #send(message: PillionMessage, json: string | undefined): void {
-    if (json === undefined) this.#batch.add(message);
-    else this.#batch.addJson(json);
-    this.#scheduleFlush();
-  }
-
-  /** Frames sent in one tick go out together, in one buffer (one write, one syscall). */
-  #scheduleFlush(): void {
-    if (this.#flushScheduled) return;
-    this.#flushScheduled = true;
-    process.nextTick(this.#flushNow);
-  }
-
-  #flush(): void {
-    this.#flushScheduled = false;
-    if (this.#batch.size === 0) return;
-    const input = this.#input;
-    if (input.destroyed || input.writableEnded) {
-      this.#batch.clear();
-      return;
-    }
-    // Straight to the socket when taken over, unless earlier writes still wait in the LazyStream.
-    const socket = this.#socket;
-    if (socket && input.writableLength === 0 && !socket.destroyed) socket.write(this.#batch.take());
-    else input.write(this.#batch.take());
-    if (!this.#throttled && this.#queued() > this.#options.maxWriteBuffer) this.#throttle();
-  }
-
-  /** Bytes written and not yet taken by the socket. */
-  #queued(): number {
-    return this.#input.writableLength + (this.#socket?.writableLength ?? 0);
-  }
-
-  /**
-   * Stops reading calls while the peer does not read what this side sends (backpressure bounded
-   * by maxWriteBuffer bytes): replies cannot pile up without limit. Reading resumes on 'drain'.
-   */
-  #throttle(): void {
-    this.#throttled = true;
-    (this.#socket ?? this.#input).pause();
-    this.#input.on('drain', this.#onDrain);
-    this.#socket?.on('drain', this.#onDrain);
-  }
-
-  #unthrottle(): void {
-    if (!this.#throttled || this.#queued() > this.#options.maxWriteBuffer) return;
-    this.#throttled = false;
-    this.#input.off('drain', this.#onDrain);
-    this.#socket?.off('drain', this.#onDrain);
-    if (!this.destroyed) (this.#socket ?? this.#input).resume();
-  }
-
-  /** True while reading is paused because the peer does not read (see `maxWriteBuffer`). */
-  get throttled(): boolean {
-    return this.#throttled;
   }
 
   #remoteEnded(): void {
