@@ -5,7 +5,6 @@ import {
   createSidecar,
   InvalidConfigError,
   InvalidNameError,
-  loadPluginPackage,
   type MemoryRegistry,
   NotStartedError,
   openRegistry,
@@ -20,6 +19,7 @@ import {
 } from '@sidecar/core';
 import { eventually, readAll, sleep, testRecord } from '@sidecar/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
+import { loadPluginPackage } from '../src/container/builtins.js';
 
 const running: Sidecar[] = [];
 let store = '';

@@ -8,7 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
-import { createSidecar, type LazyStream, type Sidecar } from '@sidecar/core';
+import { createSidecar, type Sidecar } from '@sidecar/core';
 import { emit, errorInfo, onCommand, readConfig, reportCrashes, sleep } from './lib/io.js';
 import { type PeerBase, request, sidecarConfig } from './lib/serve.js';
 import { type Identity, readLine, readRest, sha256, TruncatedReplyError } from './lib/wire.js';
@@ -92,7 +92,7 @@ async function once(
       stream.end();
     }
   }
-  const stream = app.to(target) as LazyStream;
+  const stream = app.to(target) as Duplex;
   tracked.stream = stream;
   stream.on('error', () => {});
   const [min, max] = config.payload ?? [1024, 65_536];

@@ -2,7 +2,6 @@ import type { Duplex } from 'node:stream';
 import type { DependencyContainer } from 'tsyringe';
 import type { WrapperPlugin } from '../contracts/plugin.js';
 import type { StreamWrapper, WrapperContext } from '../contracts/wrapper.js';
-import { WRAPPER } from '../tokens.js';
 
 /** A spy on the wrapper under test, for the wrapper compliance suite. */
 
@@ -32,25 +31,7 @@ export function spied(subject: StreamWrapper | WrapperPlugin, seen: Seen[]): Str
       return entry.output;
     };
   if (typeof subject === 'function') return wrap(subject);
-  // A plugin registers its wrappers in the container: wrap them on the way in.
-  const register = (container: DependencyContainer, options: unknown) => {
-    const proxy = new Proxy(container, {
-      get(target, prop) {
-        if (prop === 'register') {
-          return (token: unknown, provider: { useValue?: StreamWrapper }, ...rest: unknown[]) =>
-            (target.register as (...args: unknown[]) => unknown)(
-              token,
-              token === WRAPPER && typeof provider?.useValue === 'function'
-                ? { useValue: wrap(provider.useValue) }
-                : provider,
-              ...rest,
-            );
-        }
-        const value = Reflect.get(target, prop, target) as unknown;
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
-    });
-    subject.register(proxy, options as never);
-  };
-  return Object.assign(Object.create(subject) as WrapperPlugin, { register });
+  // A plugin makes its wrapper in create(container): wrap it on the way out.
+  const create = (container: DependencyContainer) => wrap(subject.create(container));
+  return Object.assign(Object.create(subject) as WrapperPlugin, { create });
 }
