@@ -1,11 +1,16 @@
 import type { LookupOptions, RecordInput, Registry, RegistryCallOptions } from '../contracts/registry.js';
-import { timeRegistryOperation } from '../diagnostics.js';
-import { isSidecarError, RecordNotFoundError, RegistryUnavailableError } from '../errors.js';
+import {
+  isSidecarError,
+  RecordNotFoundError,
+  RegistryUnavailableError,
+  type SidecarError,
+} from '../errors.js';
 import { matchName, validateName, validatePattern } from '../names.js';
 import { type InstanceRecord, parseRecord } from '../records.js';
 import { throwIfAborted } from '../util/abort.js';
 import { ChangeTracker } from './change-tracker.js';
 import { ConnectionHealth } from './connection-health.js';
+import { GuardedCalls } from './guarded-call.js';
 import { LookupCache } from './lookup-cache.js';
 import { OwnRecords } from './own-records.js';
 import { liveRecords } from './record-reader.js';
@@ -46,6 +51,8 @@ export abstract class BaseRegistry extends StorageHooks implements Registry {
   readonly #changes = new ChangeTracker();
   readonly #own = new OwnRecords();
   readonly #health: ConnectionHealth;
+  readonly #warn = (error: SidecarError): void => this.warn(error);
+  readonly #calls: GuardedCalls;
 
   constructor(options: BaseRegistryOptions = {}) {
     super();
@@ -54,6 +61,7 @@ export abstract class BaseRegistry extends StorageHooks implements Registry {
     ({ sweepInterval: this.sweepInterval, maxCachedNames: this.maxCachedNames } = o);
     this.#restoreOnReconnect = o.restoreOnReconnect;
     this.#cache = new LookupCache(this.maxCachedNames);
+
     this.#sweeper = new Sweeper(
       this.sweepInterval,
       (signal) => this.sweep(signal),
@@ -72,6 +80,11 @@ export abstract class BaseRegistry extends StorageHooks implements Registry {
       o.reconnectAfterTimeouts,
       o.addressCheckInterval,
     );
+    this.#calls = new GuardedCalls({
+      owner: this,
+      health: this.#health,
+      unavailable: (what, err) => this.unavailable(what, err),
+    });
   }
 
   // ---- lifecycle ---------------------------------------------------------------------------
@@ -144,39 +157,46 @@ export abstract class BaseRegistry extends StorageHooks implements Registry {
   }
 
   async lookup(name: string, options: LookupOptions = {}): Promise<InstanceRecord[]> {
-    validateName(name);
-    throwIfAborted(options.signal);
     const cached = this.#cache.get(name);
+    if (cached === undefined) validateName(name); // a cached name was checked when it was cached
+    throwIfAborted(options.signal);
     const maxAge = this.#watching ? this.watchedCacheTtl : this.cacheTtl;
     if (!options.fresh && cached && Date.now() - cached.fetchedAt < maxAge) return cached.records;
     let pending = this.#inflight.get(name);
-    if (!pending) {
-      pending = this.#lookupNow(name, options.signal);
-      this.#inflight.set(name, pending);
-    }
-    try {
-      return await pending;
-    } catch (err) {
-      if (cached && isSidecarError(err) && err.retryable) {
-        this.warn(err);
-        return cached.records;
-      }
-      throw err;
-    }
+    pending ??= this.#lookupNow(name, options.signal);
+    if (!cached) return pending;
+    return pending.catch((err: unknown) => this.#stale(err, cached.records));
+  }
+
+  /** While the registry is away, the last records seen keep serving. */
+  #stale(err: unknown, records: InstanceRecord[]): InstanceRecord[] {
+    if (!isSidecarError(err) || !err.retryable) throw err;
+    this.warn(err);
+    return records;
   }
 
   /** One registry read for `name`, shared by concurrent lookups; fills the cache. */
-  async #lookupNow(name: string, signal: AbortSignal | undefined): Promise<InstanceRecord[]> {
+  #lookupNow(name: string, signal: AbortSignal | undefined): Promise<InstanceRecord[]> {
+    let rows: unknown[] | Promise<unknown[]>;
     try {
-      const records = await this.#fetchLive(
-        () => this.fetchByName(name, signal),
-        (r) => r.name === name,
-      );
-      this.#cache.set(name, { records, fetchedAt: Date.now() });
-      return records;
-    } finally {
-      this.#inflight.delete(name);
+      rows = this.#call('lookup', () => this.fetchByName(name, signal));
+    } catch (err) {
+      return Promise.reject(err);
     }
+    // An embedded store answered at once: no other lookup can be in flight meanwhile.
+    if (Array.isArray(rows)) return Promise.resolve(this.#fill(name, rows));
+    const pending = rows.then((r) => this.#fill(name, r));
+    this.#inflight.set(name, pending);
+    const done = () => void this.#inflight.delete(name);
+    pending.then(done, done);
+    return pending;
+  }
+
+  /** The live records of `name` among raw rows, cached. */
+  #fill(name: string, rows: unknown[]): InstanceRecord[] {
+    const records = liveRecords(rows, this.namespace, (r) => r.name === name, this.#warn);
+    this.#cache.set(name, { records, fetchedAt: Date.now() });
+    return records;
   }
 
   async list(pattern = '*', options: RegistryCallOptions = {}): Promise<InstanceRecord[]> {
@@ -252,16 +272,19 @@ export abstract class BaseRegistry extends StorageHooks implements Registry {
 
   // ---- internals ---------------------------------------------------------------------------
 
-  async #guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    if (!this.#started) throw this.unavailable(`cannot ${what}`, new Error('the registry is not started'));
+  /** A storage hook run by guardedCall, as a promise. */
+  #guard<T>(what: string, fn: () => T | Promise<T>): Promise<T> {
     try {
-      const result = await timeRegistryOperation(this, what, fn);
-      this.#health.succeeded();
-      return result;
+      return Promise.resolve(this.#call(what, fn));
     } catch (err) {
-      this.#health.failed(err);
-      throw this.unavailable(`registry ${what} failed`, err);
+      return Promise.reject(err);
     }
+  }
+
+  /** A storage hook run by guardedCall: synchronous when the hook is. Throws when not started. */
+  #call<T>(what: string, fn: () => T | Promise<T>): T | Promise<T> {
+    if (!this.#started) throw this.unavailable(`cannot ${what}`, new Error('the registry is not started'));
+    return this.#calls.run(what, fn);
   }
 
   /** Renews every own record with a full lifetime; re-registers those the store lost. */
@@ -269,7 +292,7 @@ export abstract class BaseRegistry extends StorageHooks implements Registry {
     if (!this.#restoreOnReconnect) return;
     try {
       await this.#own.restore({
-        touch: (instanceId, ttl) => this.touch(instanceId, ttl),
+        touch: async (instanceId, ttl) => this.touch(instanceId, ttl),
         put: async (input, ttl) => void (await this.put(this.#recordOf(input, ttl), ttl)),
       });
     } catch (err) {
@@ -284,10 +307,10 @@ export abstract class BaseRegistry extends StorageHooks implements Registry {
   }
 
   async #fetchLive(
-    fetch: () => Promise<unknown[]>,
+    fetch: () => unknown[] | Promise<unknown[]>,
     keep: (record: InstanceRecord) => boolean,
   ): Promise<InstanceRecord[]> {
-    return liveRecords(await this.#guard('lookup', fetch), this.namespace, keep, (e) => this.warn(e));
+    return liveRecords(await this.#guard('lookup', fetch), this.namespace, keep, this.#warn);
   }
 
   #deliver(raw: unknown): void {

@@ -17,6 +17,9 @@ import type { InstanceRecord } from '../records.js';
  * kept apart), or an already decoded value. BaseRegistry decodes and validates them once for
  * every registry (decodeStored, parseRecord): no adapter parses stored JSON itself.
  *
+ * An embedded store may answer `put`, `touch`, `remove` and the fetches synchronously (return
+ * the value, not a promise): the lookup then costs what the store's read costs.
+ *
  * Every hook that can take long gets an AbortSignal: the caller's, or (sweep) one that stop()
  * aborts. A hook passes it to its driver where the driver takes one, else checks it between steps.
  *
@@ -47,15 +50,19 @@ export abstract class StorageHooks extends EventEmitter<RegistryEvents> {
     record: InstanceRecord,
     ttlMs: number,
     signal?: AbortSignal,
-  ): Promise<number | undefined>;
+  ): number | undefined | Promise<number | undefined>;
   /** Extends a record's life to `ttlMs` from now (store's clock); false if it does not exist. */
-  protected abstract touch(instanceId: string, ttlMs: number, signal?: AbortSignal): Promise<boolean>;
+  protected abstract touch(
+    instanceId: string,
+    ttlMs: number,
+    signal?: AbortSignal,
+  ): boolean | Promise<boolean>;
   /** Deletes a record; announces `leave` if it existed. */
-  protected abstract remove(instanceId: string, signal?: AbortSignal): Promise<void>;
+  protected abstract remove(instanceId: string, signal?: AbortSignal): void | Promise<void>;
   /** Raw stored values of the records of one name that are live by the store's clock (validated here). */
-  protected abstract fetchByName(name: string, signal?: AbortSignal): Promise<unknown[]>;
+  protected abstract fetchByName(name: string, signal?: AbortSignal): unknown[] | Promise<unknown[]>;
   /** Raw stored values of every live instance (or a superset of those matching `pattern`). */
-  protected abstract fetchAll(pattern: string, signal?: AbortSignal): Promise<unknown[]>;
+  protected abstract fetchAll(pattern: string, signal?: AbortSignal): unknown[] | Promise<unknown[]>;
   /** Atomically deletes records expired by the store's clock; announces `timeout` for each one this call deleted. */
   protected abstract sweep(signal?: AbortSignal): Promise<void>;
   /** Starts passing every announced change (raw: `{ type, record }` or its JSON text) to `deliver`. */
