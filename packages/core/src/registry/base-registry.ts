@@ -8,13 +8,13 @@ import {
 import { matchName, validateName, validatePattern } from '../names.js';
 import { type InstanceRecord, parseRecord } from '../records.js';
 import { throwIfAborted } from '../util/abort.js';
-import { ChangeTracker } from './change-tracker.js';
 import { ConnectionHealth } from './connection-health.js';
 import { GuardedCalls } from './guarded-call.js';
 import { LookupCache } from './lookup-cache.js';
 import { OwnRecords } from './own-records.js';
 import { liveRecords } from './record-reader.js';
 import { type BaseRegistryOptions, resolveRegistryOptions } from './registry-options.js';
+import { RegistryWatch } from './registry-watch.js';
 import { StorageHooks } from './storage-hooks.js';
 import { Sweeper } from './sweeper.js';
 
@@ -44,11 +44,10 @@ export abstract class BaseRegistry extends StorageHooks implements Registry {
   readonly #restoreOnReconnect: boolean;
 
   #started: Promise<void> | undefined;
-  #watching = false;
   readonly #sweeper: Sweeper;
   readonly #cache: LookupCache;
   readonly #inflight = new Map<string, Promise<InstanceRecord[]>>();
-  readonly #changes = new ChangeTracker();
+  readonly #watch: RegistryWatch;
   readonly #own = new OwnRecords();
   readonly #health: ConnectionHealth;
   readonly #warn = (error: SidecarError): void => this.warn(error);
@@ -61,7 +60,6 @@ export abstract class BaseRegistry extends StorageHooks implements Registry {
     ({ sweepInterval: this.sweepInterval, maxCachedNames: this.maxCachedNames } = o);
     this.#restoreOnReconnect = o.restoreOnReconnect;
     this.#cache = new LookupCache(this.maxCachedNames);
-
     this.#sweeper = new Sweeper(
       this.sweepInterval,
       (signal) => this.sweep(signal),
@@ -80,8 +78,20 @@ export abstract class BaseRegistry extends StorageHooks implements Registry {
       o.reconnectAfterTimeouts,
       o.addressCheckInterval,
     );
+    this.#watch = new RegistryWatch({
+      namespace: this.namespace,
+      feedKey: () => this.feedKey(),
+      openFeed: (sink, signal) => this.openFeed(sink, signal),
+      subscribe: (deliver, signal) => this.subscribe(deliver, signal),
+      unsubscribe: () => this.unsubscribe(),
+      present: (signal) => this.list('*', signal ? { signal } : {}),
+      seen: (event, record) => void (this.#cache.delete(record.name), event && this.emit(event, record)),
+      warn: this.#warn,
+      reset: () => this.invalidateCache(),
+    });
     this.#calls = new GuardedCalls({
       owner: this,
+      started: () => this.#started !== undefined,
       health: this.#health,
       unavailable: (what, err) => this.unavailable(what, err),
     });
@@ -113,10 +123,7 @@ export abstract class BaseRegistry extends StorageHooks implements Registry {
     this.#sweeper.stop();
     this.#health.stop();
     this.#own.clear();
-    if (this.#watching) {
-      this.#watching = false;
-      await this.unsubscribe().catch(() => {});
-    }
+    await this.#watch.stop();
     await this.disconnect().catch(() => {});
     this.#cache.clear();
   }
@@ -160,7 +167,7 @@ export abstract class BaseRegistry extends StorageHooks implements Registry {
     const cached = this.#cache.get(name);
     if (cached === undefined) validateName(name); // a cached name was checked when it was cached
     throwIfAborted(options.signal);
-    const maxAge = this.#watching ? this.watchedCacheTtl : this.cacheTtl;
+    const maxAge = this.#watch.watching ? this.watchedCacheTtl : this.cacheTtl;
     if (!options.fresh && cached && Date.now() - cached.fetchedAt < maxAge) return cached.records;
     let pending = this.#inflight.get(name);
     pending ??= this.#lookupNow(name, options.signal);
@@ -179,7 +186,7 @@ export abstract class BaseRegistry extends StorageHooks implements Registry {
   #lookupNow(name: string, signal: AbortSignal | undefined): Promise<InstanceRecord[]> {
     let rows: unknown[] | Promise<unknown[]>;
     try {
-      rows = this.#call('lookup', () => this.fetchByName(name, signal));
+      rows = this.#calls.run('lookup', () => this.fetchByName(name, signal));
     } catch (err) {
       return Promise.reject(err);
     }
@@ -202,36 +209,26 @@ export abstract class BaseRegistry extends StorageHooks implements Registry {
   async list(pattern = '*', options: RegistryCallOptions = {}): Promise<InstanceRecord[]> {
     validatePattern(pattern);
     throwIfAborted(options.signal);
-    return this.#fetchLive(
-      () => this.fetchAll(pattern, options.signal),
-      (r) => matchName(pattern, r.name),
-    );
+    const rows = await this.#guard('lookup', () => this.fetchAll(pattern, options.signal));
+    return liveRecords(rows, this.namespace, (r) => matchName(pattern, r.name), this.#warn);
   }
 
   async watch(options: RegistryCallOptions = {}): Promise<void> {
     throwIfAborted(options.signal);
-    if (this.#watching) return;
-    this.#watching = true;
     try {
-      await this.subscribe((raw) => this.#deliver(raw), options.signal);
+      await this.#watch.start(options.signal);
     } catch (err) {
-      this.#watching = false;
       throw this.unavailable('could not watch the registry', err);
     }
-    // Instances already present are known, so their next update is not mistaken for a join.
-    const present = await this.list('*', options).catch(() => []);
-    for (const record of present) this.#changes.present(record.instanceId);
   }
 
   async unwatch(): Promise<void> {
-    if (!this.#watching) return;
-    this.#watching = false;
-    await this.unsubscribe().catch(() => {});
+    await this.#watch.stop();
   }
 
   /** True while `watch()` is in effect. */
   get watching(): boolean {
-    return this.#watching;
+    return this.#watch.watching;
   }
 
   // ---- helpers for adapters ----------------------------------------------------------------
@@ -272,19 +269,13 @@ export abstract class BaseRegistry extends StorageHooks implements Registry {
 
   // ---- internals ---------------------------------------------------------------------------
 
-  /** A storage hook run by guardedCall, as a promise. */
+  /** A storage hook run by GuardedCalls, as a promise. */
   #guard<T>(what: string, fn: () => T | Promise<T>): Promise<T> {
     try {
-      return Promise.resolve(this.#call(what, fn));
+      return Promise.resolve(this.#calls.run(what, fn));
     } catch (err) {
       return Promise.reject(err);
     }
-  }
-
-  /** A storage hook run by guardedCall: synchronous when the hook is. Throws when not started. */
-  #call<T>(what: string, fn: () => T | Promise<T>): T | Promise<T> {
-    if (!this.#started) throw this.unavailable(`cannot ${what}`, new Error('the registry is not started'));
-    return this.#calls.run(what, fn);
   }
 
   /** Renews every own record with a full lifetime; re-registers those the store lost. */
@@ -304,20 +295,5 @@ export abstract class BaseRegistry extends StorageHooks implements Registry {
   /** A checked record of this namespace for `input`, expiring `ttlMs` from now (local estimate). */
   #recordOf(input: RecordInput, ttlMs: number): InstanceRecord {
     return parseRecord({ ...input, namespace: this.namespace, expiresAt: Date.now() + ttlMs });
-  }
-
-  async #fetchLive(
-    fetch: () => unknown[] | Promise<unknown[]>,
-    keep: (record: InstanceRecord) => boolean,
-  ): Promise<InstanceRecord[]> {
-    return liveRecords(await this.#guard('lookup', fetch), this.namespace, keep, this.#warn);
-  }
-
-  #deliver(raw: unknown): void {
-    if (!this.#watching) return;
-    const seen = this.#changes.read(raw, this.namespace, (e) => this.warn(e));
-    if (!seen) return;
-    this.#cache.delete(seen.record.name);
-    if (seen.event) this.emit(seen.event, seen.record);
   }
 }

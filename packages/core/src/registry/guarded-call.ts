@@ -8,6 +8,8 @@ const operations = channel(DIAGNOSTICS.registryOperation);
 /** What a guarded call reports to: the registry (diagnostics owner), its health, its error wrapper. */
 export interface CallGuard {
   readonly owner: object;
+  /** False before start() and after stop(): every call then fails. */
+  started(): boolean;
   readonly health: ConnectionHealth;
   unavailable(what: string, err: unknown): SidecarError;
 }
@@ -34,7 +36,11 @@ export class GuardedCalls {
     this.#guard = guard;
   }
 
+  /** Runs `hook`; throws synchronously when the registry is not started. */
   run<T>(what: string, hook: () => T | Promise<T>): T | Promise<T> {
+    if (!this.#guard.started()) {
+      throw this.#guard.unavailable(`cannot ${what}`, new Error('the registry is not started'));
+    }
     if (operations.hasSubscribers) {
       return timeRegistryOperation(this.#guard.owner, what, async () => hook()).then(this.#ok, (err) =>
         this.#failed(what, err),

@@ -65,10 +65,33 @@ export abstract class StorageHooks extends EventEmitter<RegistryEvents> {
   protected abstract fetchAll(pattern: string, signal?: AbortSignal): unknown[] | Promise<unknown[]>;
   /** Atomically deletes records expired by the store's clock; announces `timeout` for each one this call deleted. */
   protected abstract sweep(signal?: AbortSignal): Promise<void>;
-  /** Starts passing every announced change (raw: `{ type, record }` or its JSON text) to `deliver`. */
+  /**
+   * Starts passing every announced change (raw: `{ type, record }` or its JSON text) to
+   * `deliver`. Not called when `feedKey()` names a shared feed.
+   */
   protected abstract subscribe(deliver: (change: unknown) => void, signal?: AbortSignal): Promise<void>;
   /** Stops the subscription; must not throw. */
   protected abstract unsubscribe(): Promise<void>;
+  /**
+   * The identity of the store connection a watch can share with the other registries of this
+   * process that watch the same store (the namespace is added to it), or undefined (the
+   * default) to subscribe on its own. When defined, `openFeed` makes that connection: once per
+   * process, whatever the number of watching registries, each change decoded once.
+   */
+  protected feedKey(): string | undefined {
+    return undefined;
+  }
+  /**
+   * Opens a connection of its own (not this registry's: it outlives it while others watch) that
+   * passes every announced change of this namespace to `sink.deliver`, tells `sink.reset()` after
+   * a reconnect and `sink.failed(err)` on a failure. Resolves to the function that closes it.
+   */
+  protected openFeed(
+    _sink: { deliver(change: unknown): void; reset(): void; failed(err: unknown): void },
+    _signal?: AbortSignal,
+  ): Promise<() => void> {
+    return Promise.reject(new Error('feedKey() is defined but openFeed() is not'));
+  }
   /** Local addresses of the open connections to the store (network registries), to notice a vanished one. */
   protected localAddresses(): string[] {
     return [];
