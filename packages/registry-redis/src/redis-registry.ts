@@ -9,7 +9,7 @@ import {
   RegistryUnavailableError,
 } from '@sidecar/core';
 import { Cluster, type Redis } from 'ioredis';
-import { connectClient, createClient, describeTarget, type RedisClient } from './connection.js';
+import { connectClient, createClient, describeTarget, type RedisClient, targetHost } from './connection.js';
 import { hexName, KeyLayout } from './keys.js';
 import {
   DEFAULT_CONNECT_TIMEOUT,
@@ -40,6 +40,8 @@ const MAX_SWEEP_ROUNDS = 20;
  */
 export class RedisRegistry extends BaseRegistry {
   readonly reach = 'network' as const;
+  /** The host of the URL, the first cluster node or the first Sentinel (see Registry.host). */
+  readonly host: string | undefined;
   /** The keys this registry reads and writes. */
   readonly keys: KeyLayout;
   readonly #options: RedisRegistryOptions;
@@ -62,6 +64,7 @@ export class RedisRegistry extends BaseRegistry {
     }
     this.#options = options;
     this.#target = describeTarget(options);
+    this.host = targetHost(options);
     this.keys = new KeyLayout(options.prefix ?? DEFAULT_PREFIX, this.namespace);
   }
 

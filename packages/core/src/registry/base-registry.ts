@@ -85,7 +85,10 @@ export abstract class BaseRegistry extends StorageHooks implements Registry {
       subscribe: (deliver, signal) => this.subscribe(deliver, signal),
       unsubscribe: () => this.unsubscribe(),
       present: (signal) => this.list('*', signal ? { signal } : {}),
-      seen: (event, record) => void (this.#cache.delete(record.name), event && this.emit(event, record)),
+      seen: (event, record) => {
+        this.#cache.delete(record.name);
+        if (event) this.emit(event, record);
+      },
       warn: this.#warn,
       reset: () => this.invalidateCache(),
     });
@@ -132,8 +135,6 @@ export abstract class BaseRegistry extends StorageHooks implements Registry {
   get started(): boolean {
     return this.#started !== undefined;
   }
-
-  // ---- the Registry contract ---------------------------------------------------------------
 
   async register(
     input: RecordInput,
@@ -230,8 +231,6 @@ export abstract class BaseRegistry extends StorageHooks implements Registry {
   get watching(): boolean {
     return this.#watch.watching;
   }
-
-  // ---- helpers for adapters ----------------------------------------------------------------
 
   /** Drops every cached lookup (e.g. after a reconnect that may have missed changes). */
   protected invalidateCache(): void {
