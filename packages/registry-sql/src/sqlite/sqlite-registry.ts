@@ -36,6 +36,8 @@ const MAX_BATCHES_PER_POLL = 40;
  */
 export class SqliteRegistry extends BaseRegistry {
   readonly reach = 'machine' as const;
+  /** An embedded file: no network host (see Registry.host). */
+  readonly host: undefined = undefined;
   /** Which database engine is in use. */
   readonly dialect = 'sqlite' as const;
   /** The SQLite file. */
