@@ -45,3 +45,35 @@ describe('decodeStored / parseStoredRecord', () => {
     expect(parseStoredRecord({ ...record })).toEqual(record);
   });
 });
+
+/** Stored texts are decoded once per process: a known text must not let a bad value through. */
+describe('decodeRecord (decoded once per process)', async () => {
+  const { decodeRecord } = await import('../src/registry/record-reader.js');
+
+  it('checks the expiry column of a known text every time', () => {
+    const { expiresAt, ...rest } = storedRecord('known-text');
+    const text = JSON.stringify(rest);
+    expect(decodeRecord(new StoredRecord(text, expiresAt)).expiresAt).toBe(expiresAt);
+    expect(decodeRecord(new StoredRecord(text, expiresAt + 5)).expiresAt).toBe(expiresAt + 5);
+    for (const bad of ['soon', -1, Number.NaN, 'Infinity']) {
+      expect(() => decodeRecord(new StoredRecord(text, bad))).toThrow(InvalidRecordError);
+    }
+    expect(decodeRecord(new StoredRecord(text, expiresAt)).expiresAt).toBe(expiresAt);
+  });
+
+  it('never takes a row text (no expiry inside) for a whole JSON text, or the reverse', () => {
+    const { expiresAt, ...rest } = storedRecord('two-kinds');
+    const rowText = JSON.stringify(rest);
+    expect(decodeRecord(new StoredRecord(rowText, expiresAt)).name).toBe('two-kinds');
+    expect(() => decodeRecord(rowText)).toThrow(InvalidRecordError); // no expiresAt in it
+    const whole = JSON.stringify({ ...rest, expiresAt });
+    expect(decodeRecord(whole).expiresAt).toBe(expiresAt);
+    expect(decodeRecord(whole)).toBe(decodeRecord(whole)); // decoded once, shared
+  });
+
+  it('rejects a hostile text the same way the second time', () => {
+    const hostile = JSON.stringify({ ...storedRecord('x'), name: 'a/b' });
+    expect(() => decodeRecord(hostile)).toThrow(InvalidRecordError);
+    expect(() => decodeRecord(hostile)).toThrow(InvalidRecordError);
+  });
+});

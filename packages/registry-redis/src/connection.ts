@@ -30,6 +30,28 @@ export function describeTarget(options: RedisRegistryOptions): string {
   }
 }
 
+/** The host a network registry is reached at (see Registry.host): URL, first cluster node or first Sentinel. */
+export function targetHost(options: RedisRegistryOptions): string | undefined {
+  const first = options.cluster?.nodes[0];
+  if (options.cluster) {
+    if (typeof first === 'object') return first.host ?? '127.0.0.1';
+    if (typeof first === 'string' && /^rediss?:\/\//.test(first)) return hostOfUrl(first);
+    return '127.0.0.1'; // a bare port number or "host:port" string
+  }
+  if (options.sentinel) return options.sentinel.sentinels[0]?.host ?? '127.0.0.1';
+  return hostOfUrl(options.url ?? DEFAULT_URL);
+}
+
+/** The hostname of a URL without IPv6 brackets, or undefined when there is none. */
+export function hostOfUrl(url: string): string | undefined {
+  try {
+    const host = new URL(url).hostname.replace(/^\[(.*)\]$/, '$1');
+    return host === '' ? undefined : host;
+  } catch {
+    return undefined;
+  }
+}
+
 /** A write refused by a server that is (no longer) the master: reconnect, and find the real one. */
 export function reconnectOnReadonly(err: Error): boolean {
   return /^READONLY|^LOADING|^MASTERDOWN/.test(err.message);

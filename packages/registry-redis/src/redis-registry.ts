@@ -9,7 +9,7 @@ import {
 } from '@sidecar/core';
 import { BaseRegistry } from '@sidecar/core/plugin-kit';
 import { Cluster, type Redis } from 'ioredis';
-import { connectClient, createClient, describeTarget, type RedisClient } from './connection.js';
+import { connectClient, createClient, describeTarget, type RedisClient, targetHost } from './connection.js';
 import { hexName, KeyLayout } from './keys.js';
 import {
   DEFAULT_CONNECT_TIMEOUT,
@@ -40,6 +40,8 @@ const MAX_SWEEP_ROUNDS = 20;
  */
 export class RedisRegistry extends BaseRegistry {
   readonly reach = 'network' as const;
+  /** The host of the URL, the first cluster node or the first Sentinel (see Registry.host). */
+  readonly host: string | undefined;
   /** The keys this registry reads and writes. */
   readonly keys: KeyLayout;
   readonly #options: RedisRegistryOptions;
@@ -62,6 +64,7 @@ export class RedisRegistry extends BaseRegistry {
     }
     this.#options = options;
     this.#target = describeTarget(options);
+    this.host = targetHost(options);
     this.keys = new KeyLayout(options.prefix ?? DEFAULT_PREFIX, this.namespace);
   }
 
@@ -169,6 +172,41 @@ export class RedisRegistry extends BaseRegistry {
     this.#subscriber = undefined;
   }
 
+  /**
+   * Registries of one process on the same server (same URL or the same options object) and
+   * namespace share one subscriber connection and decode each change once (see BaseRegistry).
+   */
+  protected override feedKey(): string {
+    const o = this.#options;
+    return `redis\u0000${o.url ?? ''}\u0000${identity(o.redis)}/${identity(o.sentinel)}/${identity(o.cluster)}\u0000${this.keys.channel}`;
+  }
+
+  protected override async openFeed(
+    sink: { deliver(change: unknown): void; reset(): void; failed(err: unknown): void },
+    signal?: AbortSignal,
+  ): Promise<() => void> {
+    const subscriber = createClient(this.#options);
+    await connectClient(subscriber, this.#target, this.#connectTimeout, signal);
+    const channel = this.keys.channel;
+    const target = this.#target;
+    subscriber.on('message', (from: string, message: string) => {
+      if (from === channel) sink.deliver(message); // JSON text: decoded once for the process
+    });
+    // ioredis resubscribes by itself after a reconnect; changes made meanwhile were missed.
+    let lost = false;
+    subscriber.on('ready', () => {
+      lost = false;
+      sink.reset();
+    });
+    subscriber.on('error', (err: unknown) => {
+      if (lost) return;
+      lost = true;
+      sink.failed(this.unavailable(`lost the watch connection to Redis at ${target}; reconnecting`, err));
+    });
+    await subscriber.subscribe(channel);
+    return () => subscriber.disconnect();
+  }
+
   protected override localAddresses(): string[] {
     return this.#sockets().flatMap((socket) => (socket.localAddress ? [socket.localAddress] : []));
   }
@@ -236,4 +274,18 @@ export class RedisRegistry extends BaseRegistry {
     this.#outage = false;
     this.connectionRestored();
   }
+}
+
+const identities = new WeakMap<object, number>();
+let nextIdentity = 1;
+
+/** A number per options object (0 for none): registries share a feed only with the same objects. */
+function identity(options: object | undefined): number {
+  if (options === undefined) return 0;
+  let id = identities.get(options);
+  if (id === undefined) {
+    id = nextIdentity++;
+    identities.set(options, id);
+  }
+  return id;
 }

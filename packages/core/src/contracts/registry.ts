@@ -42,6 +42,14 @@ export type RecordInput = Omit<InstanceRecord, 'expiresAt'>;
 export interface Registry extends EventEmitter<RegistryEvents> {
   /** Which peers can share this registry; transports pick their default listen address from it. */
   readonly reach: RegistryReach;
+  /**
+   * The host name or address a network registry is reached at, as its URL or options give it
+   * (`'10.0.0.5'` for `redis://10.0.0.5:6379`, `'db.internal'` for `postgres://app@db.internal/x`,
+   * the first seed node of a Redis Cluster, the first Sentinel; IPv6 without brackets).
+   * Undefined for embedded registries (SQLite, in-memory) and for a local socket path. A sidecar
+   * can use it to put first the advertised address on the network that reaches the registry.
+   */
+  readonly host?: string;
   /** The namespace every call of this registry is scoped to. */
   readonly namespace: string;
   /** Connects (and migrates a schema, if any). Idempotent. */

@@ -1,15 +1,20 @@
 import type { LookupOptions, RecordInput, Registry, RegistryCallOptions } from '../contracts/registry.js';
-import { timeRegistryOperation } from '../diagnostics.js';
-import { isSidecarError, RecordNotFoundError, RegistryUnavailableError } from '../errors.js';
+import {
+  isSidecarError,
+  RecordNotFoundError,
+  RegistryUnavailableError,
+  type SidecarError,
+} from '../errors.js';
 import { matchName, validateName, validatePattern } from '../names.js';
 import { type InstanceRecord, parseRecord } from '../records.js';
 import { throwIfAborted } from '../util/abort.js';
-import { ChangeTracker } from './change-tracker.js';
 import { ConnectionHealth } from './connection-health.js';
+import { GuardedCalls } from './guarded-call.js';
 import { LookupCache } from './lookup-cache.js';
 import { OwnRecords } from './own-records.js';
 import { liveRecords } from './record-reader.js';
 import { type BaseRegistryOptions, resolveRegistryOptions } from './registry-options.js';
+import { RegistryWatch } from './registry-watch.js';
 import { StorageHooks } from './storage-hooks.js';
 import { Sweeper } from './sweeper.js';
 
@@ -39,13 +44,14 @@ export abstract class BaseRegistry extends StorageHooks implements Registry {
   readonly #restoreOnReconnect: boolean;
 
   #started: Promise<void> | undefined;
-  #watching = false;
   readonly #sweeper: Sweeper;
   readonly #cache: LookupCache;
   readonly #inflight = new Map<string, Promise<InstanceRecord[]>>();
-  readonly #changes = new ChangeTracker();
+  readonly #watch: RegistryWatch;
   readonly #own = new OwnRecords();
   readonly #health: ConnectionHealth;
+  readonly #warn = (error: SidecarError): void => this.warn(error);
+  readonly #calls: GuardedCalls;
 
   constructor(options: BaseRegistryOptions = {}) {
     super();
@@ -72,6 +78,26 @@ export abstract class BaseRegistry extends StorageHooks implements Registry {
       o.reconnectAfterTimeouts,
       o.addressCheckInterval,
     );
+    this.#watch = new RegistryWatch({
+      namespace: this.namespace,
+      feedKey: () => this.feedKey(),
+      openFeed: (sink, signal) => this.openFeed(sink, signal),
+      subscribe: (deliver, signal) => this.subscribe(deliver, signal),
+      unsubscribe: () => this.unsubscribe(),
+      present: (signal) => this.list('*', signal ? { signal } : {}),
+      seen: (event, record) => {
+        this.#cache.delete(record.name);
+        if (event) this.emit(event, record);
+      },
+      warn: this.#warn,
+      reset: () => this.invalidateCache(),
+    });
+    this.#calls = new GuardedCalls({
+      owner: this,
+      started: () => this.#started !== undefined,
+      health: this.#health,
+      unavailable: (what, err) => this.unavailable(what, err),
+    });
   }
 
   // ---- lifecycle ---------------------------------------------------------------------------
@@ -100,10 +126,7 @@ export abstract class BaseRegistry extends StorageHooks implements Registry {
     this.#sweeper.stop();
     this.#health.stop();
     this.#own.clear();
-    if (this.#watching) {
-      this.#watching = false;
-      await this.unsubscribe().catch(() => {});
-    }
+    await this.#watch.stop();
     await this.disconnect().catch(() => {});
     this.#cache.clear();
   }
@@ -112,8 +135,6 @@ export abstract class BaseRegistry extends StorageHooks implements Registry {
   get started(): boolean {
     return this.#started !== undefined;
   }
-
-  // ---- the Registry contract ---------------------------------------------------------------
 
   async register(
     input: RecordInput,
@@ -144,77 +165,72 @@ export abstract class BaseRegistry extends StorageHooks implements Registry {
   }
 
   async lookup(name: string, options: LookupOptions = {}): Promise<InstanceRecord[]> {
-    validateName(name);
-    throwIfAborted(options.signal);
     const cached = this.#cache.get(name);
-    const maxAge = this.#watching ? this.watchedCacheTtl : this.cacheTtl;
+    if (cached === undefined) validateName(name); // a cached name was checked when it was cached
+    throwIfAborted(options.signal);
+    const maxAge = this.#watch.watching ? this.watchedCacheTtl : this.cacheTtl;
     if (!options.fresh && cached && Date.now() - cached.fetchedAt < maxAge) return cached.records;
     let pending = this.#inflight.get(name);
-    if (!pending) {
-      pending = this.#lookupNow(name, options.signal);
-      this.#inflight.set(name, pending);
-    }
-    try {
-      return await pending;
-    } catch (err) {
-      if (cached && isSidecarError(err) && err.retryable) {
-        this.warn(err);
-        return cached.records;
-      }
-      throw err;
-    }
+    pending ??= this.#lookupNow(name, options.signal);
+    if (!cached) return pending;
+    return pending.catch((err: unknown) => this.#stale(err, cached.records));
+  }
+
+  /** While the registry is away, the last records seen keep serving. */
+  #stale(err: unknown, records: InstanceRecord[]): InstanceRecord[] {
+    if (!isSidecarError(err) || !err.retryable) throw err;
+    this.warn(err);
+    return records;
   }
 
   /** One registry read for `name`, shared by concurrent lookups; fills the cache. */
-  async #lookupNow(name: string, signal: AbortSignal | undefined): Promise<InstanceRecord[]> {
+  #lookupNow(name: string, signal: AbortSignal | undefined): Promise<InstanceRecord[]> {
+    let rows: unknown[] | Promise<unknown[]>;
     try {
-      const records = await this.#fetchLive(
-        () => this.fetchByName(name, signal),
-        (r) => r.name === name,
-      );
-      this.#cache.set(name, { records, fetchedAt: Date.now() });
-      return records;
-    } finally {
-      this.#inflight.delete(name);
+      rows = this.#calls.run('lookup', () => this.fetchByName(name, signal));
+    } catch (err) {
+      return Promise.reject(err);
     }
+    // An embedded store answered at once: no other lookup can be in flight meanwhile.
+    if (Array.isArray(rows)) return Promise.resolve(this.#fill(name, rows));
+    const pending = rows.then((r) => this.#fill(name, r));
+    this.#inflight.set(name, pending);
+    const done = () => void this.#inflight.delete(name);
+    pending.then(done, done);
+    return pending;
+  }
+
+  /** The live records of `name` among raw rows, cached. */
+  #fill(name: string, rows: unknown[]): InstanceRecord[] {
+    const records = liveRecords(rows, this.namespace, (r) => r.name === name, this.#warn);
+    this.#cache.set(name, { records, fetchedAt: Date.now() });
+    return records;
   }
 
   async list(pattern = '*', options: RegistryCallOptions = {}): Promise<InstanceRecord[]> {
     validatePattern(pattern);
     throwIfAborted(options.signal);
-    return this.#fetchLive(
-      () => this.fetchAll(pattern, options.signal),
-      (r) => matchName(pattern, r.name),
-    );
+    const rows = await this.#guard('lookup', () => this.fetchAll(pattern, options.signal));
+    return liveRecords(rows, this.namespace, (r) => matchName(pattern, r.name), this.#warn);
   }
 
   async watch(options: RegistryCallOptions = {}): Promise<void> {
     throwIfAborted(options.signal);
-    if (this.#watching) return;
-    this.#watching = true;
     try {
-      await this.subscribe((raw) => this.#deliver(raw), options.signal);
+      await this.#watch.start(options.signal);
     } catch (err) {
-      this.#watching = false;
       throw this.unavailable('could not watch the registry', err);
     }
-    // Instances already present are known, so their next update is not mistaken for a join.
-    const present = await this.list('*', options).catch(() => []);
-    for (const record of present) this.#changes.present(record.instanceId);
   }
 
   async unwatch(): Promise<void> {
-    if (!this.#watching) return;
-    this.#watching = false;
-    await this.unsubscribe().catch(() => {});
+    await this.#watch.stop();
   }
 
   /** True while `watch()` is in effect. */
   get watching(): boolean {
-    return this.#watching;
+    return this.#watch.watching;
   }
-
-  // ---- helpers for adapters ----------------------------------------------------------------
 
   /** Drops every cached lookup (e.g. after a reconnect that may have missed changes). */
   protected invalidateCache(): void {
@@ -252,15 +268,12 @@ export abstract class BaseRegistry extends StorageHooks implements Registry {
 
   // ---- internals ---------------------------------------------------------------------------
 
-  async #guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    if (!this.#started) throw this.unavailable(`cannot ${what}`, new Error('the registry is not started'));
+  /** A storage hook run by GuardedCalls, as a promise. */
+  #guard<T>(what: string, fn: () => T | Promise<T>): Promise<T> {
     try {
-      const result = await timeRegistryOperation(this, what, fn);
-      this.#health.succeeded();
-      return result;
+      return Promise.resolve(this.#calls.run(what, fn));
     } catch (err) {
-      this.#health.failed(err);
-      throw this.unavailable(`registry ${what} failed`, err);
+      return Promise.reject(err);
     }
   }
 
@@ -269,7 +282,7 @@ export abstract class BaseRegistry extends StorageHooks implements Registry {
     if (!this.#restoreOnReconnect) return;
     try {
       await this.#own.restore({
-        touch: (instanceId, ttl) => this.touch(instanceId, ttl),
+        touch: async (instanceId, ttl) => this.touch(instanceId, ttl),
         put: async (input, ttl) => void (await this.put(this.#recordOf(input, ttl), ttl)),
       });
     } catch (err) {
@@ -281,20 +294,5 @@ export abstract class BaseRegistry extends StorageHooks implements Registry {
   /** A checked record of this namespace for `input`, expiring `ttlMs` from now (local estimate). */
   #recordOf(input: RecordInput, ttlMs: number): InstanceRecord {
     return parseRecord({ ...input, namespace: this.namespace, expiresAt: Date.now() + ttlMs });
-  }
-
-  async #fetchLive(
-    fetch: () => Promise<unknown[]>,
-    keep: (record: InstanceRecord) => boolean,
-  ): Promise<InstanceRecord[]> {
-    return liveRecords(await this.#guard('lookup', fetch), this.namespace, keep, (e) => this.warn(e));
-  }
-
-  #deliver(raw: unknown): void {
-    if (!this.#watching) return;
-    const seen = this.#changes.read(raw, this.namespace, (e) => this.warn(e));
-    if (!seen) return;
-    this.#cache.delete(seen.record.name);
-    if (seen.event) this.emit(seen.event, seen.record);
   }
 }

@@ -17,6 +17,9 @@ import type { InstanceRecord } from '../records.js';
  * kept apart), or an already decoded value. BaseRegistry decodes and validates them once for
  * every registry (decodeStored, parseRecord): no adapter parses stored JSON itself.
  *
+ * An embedded store may answer `put`, `touch`, `remove` and the fetches synchronously (return
+ * the value, not a promise): the lookup then costs what the store's read costs.
+ *
  * Every hook that can take long gets an AbortSignal: the caller's, or (sweep) one that stop()
  * aborts. A hook passes it to its driver where the driver takes one, else checks it between steps.
  *
@@ -47,21 +50,48 @@ export abstract class StorageHooks extends EventEmitter<RegistryEvents> {
     record: InstanceRecord,
     ttlMs: number,
     signal?: AbortSignal,
-  ): Promise<number | undefined>;
+  ): number | undefined | Promise<number | undefined>;
   /** Extends a record's life to `ttlMs` from now (store's clock); false if it does not exist. */
-  protected abstract touch(instanceId: string, ttlMs: number, signal?: AbortSignal): Promise<boolean>;
+  protected abstract touch(
+    instanceId: string,
+    ttlMs: number,
+    signal?: AbortSignal,
+  ): boolean | Promise<boolean>;
   /** Deletes a record; announces `leave` if it existed. */
-  protected abstract remove(instanceId: string, signal?: AbortSignal): Promise<void>;
+  protected abstract remove(instanceId: string, signal?: AbortSignal): void | Promise<void>;
   /** Raw stored values of the records of one name that are live by the store's clock (validated here). */
-  protected abstract fetchByName(name: string, signal?: AbortSignal): Promise<unknown[]>;
+  protected abstract fetchByName(name: string, signal?: AbortSignal): unknown[] | Promise<unknown[]>;
   /** Raw stored values of every live instance (or a superset of those matching `pattern`). */
-  protected abstract fetchAll(pattern: string, signal?: AbortSignal): Promise<unknown[]>;
+  protected abstract fetchAll(pattern: string, signal?: AbortSignal): unknown[] | Promise<unknown[]>;
   /** Atomically deletes records expired by the store's clock; announces `timeout` for each one this call deleted. */
   protected abstract sweep(signal?: AbortSignal): Promise<void>;
-  /** Starts passing every announced change (raw: `{ type, record }` or its JSON text) to `deliver`. */
+  /**
+   * Starts passing every announced change (raw: `{ type, record }` or its JSON text) to
+   * `deliver`. Not called when `feedKey()` names a shared feed.
+   */
   protected abstract subscribe(deliver: (change: unknown) => void, signal?: AbortSignal): Promise<void>;
   /** Stops the subscription; must not throw. */
   protected abstract unsubscribe(): Promise<void>;
+  /**
+   * The identity of the store connection a watch can share with the other registries of this
+   * process that watch the same store (the namespace is added to it), or undefined (the
+   * default) to subscribe on its own. When defined, `openFeed` makes that connection: once per
+   * process, whatever the number of watching registries, each change decoded once.
+   */
+  protected feedKey(): string | undefined {
+    return undefined;
+  }
+  /**
+   * Opens a connection of its own (not this registry's: it outlives it while others watch) that
+   * passes every announced change of this namespace to `sink.deliver`, tells `sink.reset()` after
+   * a reconnect and `sink.failed(err)` on a failure. Resolves to the function that closes it.
+   */
+  protected openFeed(
+    _sink: { deliver(change: unknown): void; reset(): void; failed(err: unknown): void },
+    _signal?: AbortSignal,
+  ): Promise<() => void> {
+    return Promise.reject(new Error('feedKey() is defined but openFeed() is not'));
+  }
   /** Local addresses of the open connections to the store (network registries), to notice a vanished one. */
   protected localAddresses(): string[] {
     return [];

@@ -39,6 +39,8 @@ export class PostgresRegistry extends BaseRegistry {
   readonly dialect = 'postgres' as const;
   /** The PostgreSQL URL with its password masked. */
   readonly location: string;
+  /** The server's host from the URL (`?host=` wins, as in pg), undefined for a socket path (see Registry.host). */
+  readonly host: string | undefined;
   readonly #names: PgNames;
   readonly #q: PgQueries;
   readonly #pool: PgPool;
@@ -50,6 +52,7 @@ export class PostgresRegistry extends BaseRegistry {
     super(options);
     const { target, tablePrefix, eventRetention } = sqlCommon(options, 'postgres');
     this.location = maskPassword(target.url);
+    this.host = pgHost(target.url);
     this.#eventRetention = eventRetention;
     this.#names = pgNames(checkIdentifier(options.schema ?? DEFAULT_SCHEMA, 'schema'), tablePrefix);
     this.#q = pgQueries(this.#names);
@@ -182,4 +185,16 @@ function stored(result: { rows: StoredRow[] }): StoredRecord[] {
 
 function maskPassword(url: string): string {
   return url.replace(/^(postgres(?:ql)?:\/\/[^:/@]*:)[^@]*@/, '$1***@');
+}
+
+/** The host a PostgreSQL URL names (`?host=` first, as pg reads it); undefined for a socket directory. */
+function pgHost(url: string): string | undefined {
+  try {
+    const parsed = new URL(url);
+    const host =
+      parsed.searchParams.get('host') ?? decodeURIComponent(parsed.hostname).replace(/^\[(.*)\]$/, '$1');
+    return host === '' || host.startsWith('/') ? undefined : host;
+  } catch {
+    return undefined;
+  }
 }

@@ -30,6 +30,8 @@ const MAX_BATCHES_PER_POLL = 40;
  */
 export class SqliteRegistry extends BaseRegistry {
   readonly reach = 'machine' as const;
+  /** An embedded file: no network host (see Registry.host). */
+  readonly host: undefined = undefined;
   /** Which database engine is in use. */
   readonly dialect = 'sqlite' as const;
   /** The SQLite file. */
@@ -71,7 +73,7 @@ export class SqliteRegistry extends BaseRegistry {
     this.#file.close();
   }
 
-  protected async put(record: InstanceRecord, ttlMs: number, signal?: AbortSignal): Promise<number> {
+  protected put(record: InstanceRecord, ttlMs: number, signal?: AbortSignal): number {
     const expiresAt = this.#use(signal, (c) => {
       const now = clockOf(c);
       c.put(this.namespace, { ...record, expiresAt: now + ttlMs }, now);
@@ -81,32 +83,28 @@ export class SqliteRegistry extends BaseRegistry {
     return expiresAt;
   }
 
-  protected async touch(instanceId: string, ttlMs: number, signal?: AbortSignal): Promise<boolean> {
-    return this.#use(signal, (c) => {
-      const now = clockOf(c);
-      return c.s.touch.run(now + ttlMs, now, this.namespace, instanceId).changes > 0;
-    });
+  protected touch(instanceId: string, ttlMs: number, signal?: AbortSignal): boolean {
+    return this.#use(signal, (c) => c.s.touch.run(ttlMs, this.namespace, instanceId).changes > 0);
   }
 
-  protected async remove(instanceId: string, signal?: AbortSignal): Promise<void> {
+  protected remove(instanceId: string, signal?: AbortSignal): void {
     this.#use(signal, (c) => c.remove(this.namespace, instanceId, clockOf(c)));
     this.#queueRead();
   }
 
-  protected async fetchByName(name: string, signal?: AbortSignal): Promise<unknown[]> {
-    return this.#use(signal, (c) => stored(c.s.byName.all(this.namespace, name, clockOf(c))));
+  protected fetchByName(name: string, signal?: AbortSignal): unknown[] {
+    return this.#use(signal, (c) => stored(c.s.byName.all(this.namespace, name)));
   }
 
-  protected async fetchAll(pattern: string, signal?: AbortSignal): Promise<unknown[]> {
+  protected fetchAll(pattern: string, signal?: AbortSignal): unknown[] {
     const prefix = literalPrefix(pattern);
-    return this.#use(signal, (c) => {
-      const now = clockOf(c);
-      return stored(
+    return this.#use(signal, (c) =>
+      stored(
         prefix === ''
-          ? c.s.all.all(this.namespace, now)
-          : c.s.byPrefix.all(this.namespace, now, `${escapeLike(prefix)}%`),
-      );
-    });
+          ? c.s.all.all(this.namespace)
+          : c.s.byPrefix.all(this.namespace, `${escapeLike(prefix)}%`),
+      ),
+    );
   }
 
   protected async sweep(signal?: AbortSignal): Promise<void> {

@@ -9,15 +9,24 @@ export type StoredRow = [record: unknown, expiresAt: unknown];
 /** An events row: [id, namespace, type, record JSON, expires_at]. */
 export type EventRow = [id: number, namespace: string, type: string, record: unknown, expiresAt: unknown];
 
+/**
+ * SQLite's clock in ms (the machine's, not this process's idea of it). Written into the
+ * statements that need it, so a lookup or a renew is one statement, not a clock read and then
+ * the statement; 'now' is the same for the whole of one statement.
+ */
+const NOW = `CAST(unixepoch('subsec') * 1000 AS INTEGER)`;
+
 /** Every statement the SQLite dialect runs, prepared once per connection; all parameterized. */
 export interface SqliteStatements {
   exists: Database.Statement<[string, string]>;
   upsert: Database.Statement<[string, string, string, number, number, string]>;
-  touch: Database.Statement<[number, number, string, string]>;
+  /** [ttl ms, namespace, instance id]: the expiry is computed by SQLite's clock. */
+  touch: Database.Statement<[number, string, string]>;
   deleteOne: Database.Statement<[string, string]>;
-  byName: Database.Statement<[string, string, number]>;
-  all: Database.Statement<[string, number]>;
-  byPrefix: Database.Statement<[string, number, string]>;
+  /** Live by SQLite's clock, like `all` and `byPrefix`. */
+  byName: Database.Statement<[string, string]>;
+  all: Database.Statement<[string]>;
+  byPrefix: Database.Statement<[string, string]>;
   anyExpired: Database.Statement<[string, number]>;
   deleteExpired: Database.Statement<[string, number]>;
   announce: Database.Statement<[string, string, number, number, string]>;
@@ -43,18 +52,18 @@ export function prepareStatements(db: Database.Database, t: SqliteTables): Sqlit
          updated_at = excluded.updated_at, record = excluded.record`,
     ),
     touch: p(
-      `UPDATE ${t.instances} SET expires_at = ?, updated_at = ? WHERE namespace = ? AND instance_id = ?`,
+      `UPDATE ${t.instances} SET expires_at = ${NOW} + ?, updated_at = ${NOW} WHERE namespace = ? AND instance_id = ?`,
     ),
     deleteOne: p(
       `DELETE FROM ${t.instances} WHERE namespace = ? AND instance_id = ? RETURNING record, expires_at`,
     ).raw(),
     byName: p(
-      `SELECT record, expires_at FROM ${t.instances} WHERE namespace = ? AND name = ? AND expires_at > ?`,
+      `SELECT record, expires_at FROM ${t.instances} WHERE namespace = ? AND name = ? AND expires_at > ${NOW}`,
     ).raw(),
-    all: p(`SELECT record, expires_at FROM ${t.instances} WHERE namespace = ? AND expires_at > ?`).raw(),
+    all: p(`SELECT record, expires_at FROM ${t.instances} WHERE namespace = ? AND expires_at > ${NOW}`).raw(),
     byPrefix: p(
       `SELECT record, expires_at FROM ${t.instances}
-       WHERE namespace = ? AND expires_at > ? AND name LIKE ? ESCAPE '\\'`,
+       WHERE namespace = ? AND expires_at > ${NOW} AND name LIKE ? ESCAPE '\\'`,
     ).raw(),
     anyExpired: p(`SELECT 1 FROM ${t.instances} WHERE namespace = ? AND expires_at <= ? LIMIT 1`).pluck(),
     deleteExpired: p(
@@ -70,6 +79,6 @@ export function prepareStatements(db: Database.Database, t: SqliteTables): Sqlit
     anyOldEvent: p(`SELECT 1 FROM ${t.events} WHERE created_at < ? LIMIT 1`).pluck(),
     pruneEvents: p(`DELETE FROM ${t.events} WHERE created_at < ?`),
     dataVersion: p('PRAGMA data_version').pluck(),
-    clock: p(`SELECT CAST(unixepoch('subsec') * 1000 AS INTEGER)`).pluck(),
+    clock: p(`SELECT ${NOW}`).pluck(),
   };
 }
