@@ -167,7 +167,7 @@ export class Lifecycle {
         await transport.listen((connection) => void acceptor.accept(connection, transport.name), {
           signal,
           reach: registry.reach,
-          ...(hostOf(registry) ? { registryHost: hostOf(registry) } : {}),
+          ...(registry.host ? { registryHost: registry.host } : {}),
           onError: (err) => this.#logger.warn(err),
           onEndpointChange: () => void this.#record.update({ endpoints: this.#advertised() }),
         }),
@@ -229,9 +229,4 @@ export class Lifecycle {
     registry.on(event as 'warning', listener);
     this.#unsubscribe.push(() => registry.off(event as 'warning', listener));
   }
-}
-
-/** The host a network registry is reached at (the Registry contract's optional `host`). */
-function hostOf(registry: Registry): string | undefined {
-  return (registry as { host?: string }).host;
 }
