@@ -1,5 +1,4 @@
-import type { RegistrySpec } from '@sidecar/core';
-import { registryKindOf } from '@sidecar/core/plugin-kit';
+import { type RegistrySpec, resolveRegistry } from '@sidecar/core';
 
 /** Options every command accepts. */
 export interface GlobalOptions {
@@ -11,12 +10,22 @@ export interface GlobalOptions {
   debug?: boolean;
 }
 
-/** The registry spec to use, checked (an unknown scheme is an InvalidConfigError). */
-export function registryOf(options: GlobalOptions): RegistrySpec | undefined {
-  const spec = options.registry ?? process.env.SIDECAR_REGISTRY;
-  if (spec === undefined) return undefined;
-  registryKindOf(spec);
-  return spec as RegistrySpec;
+/**
+ * The registry and namespace to use, resolved by core's rules (flag, else SIDECAR_REGISTRY /
+ * SIDECAR_NAMESPACE, else the defaults) and checked: an unknown scheme is an InvalidConfigError.
+ */
+export function registryOf(options: GlobalOptions): { registry: RegistrySpec; namespace: string } {
+  const { registry, namespace } = resolveRegistry({
+    registry: options.registry as RegistrySpec | undefined,
+    namespace: options.namespace,
+  });
+  return { registry, namespace };
+}
+
+/** The arguments of `openRegistry` for these options. */
+export function openArgs(options: GlobalOptions): [RegistrySpec, { namespace: string }] {
+  const { registry, namespace } = registryOf(options);
+  return [registry, { namespace }];
 }
 
 /** The name the CLI uses for itself when it opens streams. */

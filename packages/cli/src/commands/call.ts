@@ -29,13 +29,12 @@ function parseArgs(args: string[]): unknown[] {
 export async function call(uri: string, rawArgs: string[], options: CallCommandOptions): Promise<number> {
   const target = parseMethodUri(uri);
   const args = parseArgs(rawArgs);
-  const registry = registryOf(options);
   const app = createSidecar({
     name: cliPeerName(),
     register: false,
     events: false,
+    ...registryOf(options),
     namespace: target.namespace,
-    ...(registry ? { registry } : {}),
     wrappers: [pillion()],
   });
   await app.start();

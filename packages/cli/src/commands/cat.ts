@@ -26,14 +26,7 @@ export interface CatOptions extends GlobalOptions {
 export async function cat(name: string, options: CatOptions): Promise<void> {
   validateName(name);
   if (options.raw && options.frames) throw new InvalidConfigError('--raw and --frames exclude each other');
-  const registry = registryOf(options);
-  const app = createSidecar({
-    name: cliPeerName(),
-    register: false,
-    events: false,
-    ...(registry ? { registry } : {}),
-    ...(options.namespace ? { namespace: options.namespace } : {}),
-  });
+  const app = createSidecar({ name: cliPeerName(), register: false, events: false, ...registryOf(options) });
   await app.start();
   try {
     const wait = spinner(`connecting to "${name}"`);

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type InstanceRecord, openRegistry, type Registry, validatePattern } from '@sidecar/core';
-import { type GlobalOptions, registryOf, untilInterrupted } from '../options.js';
+import { type GlobalOptions, openArgs, untilInterrupted } from '../options.js';
 import { type ChangeView, DashboardState } from './dashboard-state.js';
 
 /** Default port of `sidecar dashboard`. */
@@ -145,8 +145,7 @@ export async function serveDashboard(
 /** `sidecar dashboard [pattern]`: a live web page of the peers of one registry and namespace. */
 export async function dashboard(pattern: string, options: DashboardOptions): Promise<void> {
   validatePattern(pattern);
-  const spec = registryOf(options);
-  const registry = await openRegistry(spec, options.namespace ? { namespace: options.namespace } : {});
+  const registry = await openRegistry(...openArgs(options));
   try {
     const running = await serveDashboard(registry, pattern, {
       ...(options.port !== undefined ? { port: options.port } : {}),

@@ -1,6 +1,6 @@
 import { type InstanceRecord, openRegistry } from '@sidecar/core';
 import { escapeText, safeJson } from '../escape.js';
-import { type GlobalOptions, registryOf } from '../options.js';
+import { type GlobalOptions, openArgs } from '../options.js';
 import { duration, spinner, table } from '../output.js';
 
 /** Options of `sidecar ls`. */
@@ -16,10 +16,7 @@ export function recordJson(r: InstanceRecord, now = Date.now()): object {
 /** `sidecar ls [pattern]`: the live peers as a table, or JSON. */
 export async function ls(pattern: string, options: LsOptions): Promise<void> {
   const wait = spinner('reading the registry');
-  const registry = await openRegistry(
-    registryOf(options),
-    options.namespace ? { namespace: options.namespace } : {},
-  ).finally(() => wait.stop());
+  const registry = await openRegistry(...openArgs(options)).finally(() => wait.stop());
   try {
     const records = (await registry.list(pattern)).sort(
       (a, b) => a.name.localeCompare(b.name) || a.registeredAt - b.registeredAt,

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { matchName, openRegistry, type Registry, validatePattern } from '@sidecar/core';
-import { type GlobalOptions, registryOf, untilInterrupted } from '../options.js';
+import { type GlobalOptions, openArgs, untilInterrupted } from '../options.js';
 import { metricsTargetOf } from './metrics-target.js';
 
 /** Default port of `sidecar metrics-sd`. */
@@ -77,10 +77,7 @@ export function serveTargets(
 /** `sidecar metrics-sd [pattern]`: Prometheus HTTP service discovery from the registry. */
 export async function metricsSd(pattern: string, options: MetricsSdOptions): Promise<void> {
   validatePattern(pattern);
-  const registry = await openRegistry(
-    registryOf(options),
-    options.namespace ? { namespace: options.namespace } : {},
-  );
+  const registry = await openRegistry(...openArgs(options));
   try {
     if (options.once) {
       process.stdout.write(`${JSON.stringify(await targetGroups(registry, pattern), null, 2)}\n`);

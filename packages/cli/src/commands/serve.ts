@@ -11,13 +11,7 @@ import { type GlobalOptions, registryOf, untilInterrupted } from '../options.js'
  */
 export async function serve(name: string, command: string[], options: GlobalOptions): Promise<void> {
   validateName(name);
-  const registry = registryOf(options);
-  const app = createSidecar({
-    name,
-    events: false,
-    ...(registry ? { registry } : {}),
-    ...(options.namespace ? { namespace: options.namespace } : {}),
-  });
+  const app = createSidecar({ name, events: false, ...registryOf(options) });
   app.on('warning', (w) => process.stderr.write(`warning: ${escapeText(w.message)}\n`));
   app.on('stream', (stream, peer) =>
     command.length > 0 ? runChild(stream, peer, command) : stream.pipe(stream),

@@ -1,6 +1,6 @@
 import { type InstanceRecord, matchName, openRegistry, validatePattern } from '@sidecar/core';
 import { escapeText, safeJson } from '../escape.js';
-import { type GlobalOptions, registryOf, untilInterrupted } from '../options.js';
+import { type GlobalOptions, openArgs, untilInterrupted } from '../options.js';
 import { paint } from '../output.js';
 
 /** Options of `sidecar watch`. */
@@ -13,10 +13,7 @@ const COLORS = { join: 'green', update: 'cyan', leave: 'yellow', timeout: 'red' 
 /** `sidecar watch [pattern]`: join / update / leave / timeout events, one line each, until Ctrl-C. */
 export async function watch(pattern: string, options: WatchOptions): Promise<void> {
   validatePattern(pattern);
-  const registry = await openRegistry(
-    registryOf(options),
-    options.namespace ? { namespace: options.namespace } : {},
-  );
+  const registry = await openRegistry(...openArgs(options));
   const print = (type: keyof typeof COLORS) => (record: InstanceRecord) => {
     if (!matchName(pattern, record.name)) return;
     const at = new Date().toISOString();

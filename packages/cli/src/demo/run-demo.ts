@@ -17,15 +17,13 @@ const STEP_TIMEOUT = 20_000;
 
 /** One demo peer, run in its own process by `sidecar demo --peer ROLE`. */
 export async function runDemoPeer(role: string, options: DemoOptions): Promise<void> {
-  const registry = registryOf(options);
   const started = Date.now();
   const app = createSidecar({
     name: role,
     events: false,
     wrappers: [pillion()],
     ...(options.ttl ? { ttl: options.ttl } : {}),
-    ...(registry ? { registry } : {}),
-    ...(options.namespace ? { namespace: options.namespace } : {}),
+    ...registryOf(options),
   });
   if (role === 'greeter') {
     app
@@ -64,9 +62,11 @@ async function until(what: string, check: () => boolean, ms = STEP_TIMEOUT): Pro
  * leaving and one timing out. Exits 0 with every child process gone.
  */
 export async function runDemo(options: DemoOptions): Promise<void> {
-  const namespace = options.namespace ?? `demo-${process.pid}`;
+  const { registry, namespace } = registryOf({
+    ...options,
+    namespace: options.namespace ?? `demo-${process.pid}`,
+  });
   const ttl = options.ttl ?? 2000;
-  const registry = registryOf(options);
   const children = new Map<string, ChildProcess>();
   const events: string[] = [];
 
@@ -74,7 +74,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     paint('bold', 'sidecar demo: apps that find each other by name, with no address in any config'),
   );
   note(
-    `registry: ${registry ?? `the embedded SQLite file ${defaultSqlitePath()}`} (namespace "${namespace}")`,
+    `registry: ${registry === 'sql' ? `the embedded SQLite file ${defaultSqlitePath()}` : String(registry)} (namespace "${namespace}")`,
   );
 
   const app = createSidecar({
@@ -82,7 +82,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     namespace,
     register: false,
     wrappers: [pillion()],
-    ...(registry ? { registry } : {}),
+    registry,
   });
   const show = (type: string, mark: string) => (peer: PeerInfo) => {
     events.push(`${type}:${peer.name}`);

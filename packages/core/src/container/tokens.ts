@@ -1,3 +1,4 @@
+import 'reflect-metadata'; // tsyringe needs it loaded first
 import { type DependencyContainer, instanceCachingFactory } from 'tsyringe';
 import type { ResolvedConfig } from '../config/resolve-config.js';
 import type { Registry } from '../contracts/registry.js';

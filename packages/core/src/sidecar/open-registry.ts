@@ -1,3 +1,4 @@
+import 'reflect-metadata'; // tsyringe needs it loaded first
 import { container as rootContainer } from 'tsyringe';
 import type { RegistrySpec } from '../config/config.js';
 import type { ResolvedConfig } from '../config/resolve-config.js';

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
+import 'reflect-metadata'; // tsyringe needs it loaded first
 import { type DependencyContainer, container as rootContainer } from 'tsyringe';
 import type { SidecarConfig } from '../config/config.js';
 import { resolveConfig } from '../config/resolve-config.js';
