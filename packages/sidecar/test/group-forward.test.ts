@@ -88,4 +88,19 @@ describe('groups forward the methods of the wrapped streams', () => {
     expect(await greetPing(caller.to('other'))).toBe('pong');
     expect(await missing).toBe("method `whoami' not found");
   });
+
+  it('keeps one set-up call per method and name: 10,000 provide() calls replay as one on a later stream', async () => {
+    const store = randomBytes(6).toString('hex');
+    const server = peer('counter', store);
+    const group = server.to('*');
+    for (let i = 0; i < 10_000; i++)
+      group.provide('greet', (name: string, cb: (s: string) => void) => cb(`v${i} ${name}`));
+    group.provide('ping', (cb: (s: string) => void) => cb('pong'));
+    await server.start();
+    const client = peer('client', store);
+    await client.start();
+    const stream = client.to('counter');
+    expect(await greet(stream, 'ann')).toBe('v9999 ann');
+    expect(await greetPing(stream)).toBe('pong');
+  });
 });

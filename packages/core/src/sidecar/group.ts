@@ -61,8 +61,9 @@ interface ForwardedCall {
  * Besides its own members, a group forwards the methods of the streams its sidecar's wrapper
  * chain produces (see GroupForward): `group.provide(...)` over the original pillion calls
  * `provide` on every matching stream, now and later. A stream without that method is skipped.
- * Each forwarded call is remembered for the group's lifetime, to be replayed on later streams:
- * forward set-up calls (`provide`), not a stream of per-request calls.
+ * Forwarded calls are set-up calls, replayed on every stream that joins later: one per method
+ * and first argument (a second `provide('greet', fn)` replaces the first), so what a group keeps
+ * stays as small as its set-up. For anything per stream or per request, use `forEach` or `streams`.
  *
  * @example
  * ```ts
@@ -74,7 +75,8 @@ export class PeerGroup<S = Duplex> extends EventEmitter<PeerGroupEvents<S>> {
   readonly #streams = new Map<S, PeerInfo>();
   readonly #host: GroupHost<S>;
 
-  readonly #forwarded: ForwardedCall[] = [];
+  /** The set-up calls to replay, by method and first argument (a later call replaces an earlier one). */
+  readonly #forwarded = new Map<string, ForwardedCall>();
   #replaying = false;
 
   constructor(
@@ -113,11 +115,13 @@ export class PeerGroup<S = Duplex> extends EventEmitter<PeerGroupEvents<S>> {
 
   /** Calls `method(...args)` on every stream of the group, now and later. */
   #forward(method: string, args: unknown[]): void {
-    this.#forwarded.push({ method, args });
+    const key = typeof args[0] === 'string' ? `${method}\u0000${args[0]}` : method;
+    this.#forwarded.delete(key); // replayed in the order of the latest calls
+    this.#forwarded.set(key, { method, args });
     if (!this.#replaying) {
       this.#replaying = true;
       this.on('stream', (stream) => {
-        for (const call of this.#forwarded) apply(stream, call);
+        for (const call of this.#forwarded.values()) apply(stream, call);
       });
     }
     for (const stream of this.#streams.keys()) apply(stream, { method, args });
