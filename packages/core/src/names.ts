@@ -18,6 +18,9 @@ const CONFUSABLE_SCRIPTS = [
   ['Cyrillic', /\p{Script=Cyrillic}/u],
 ] as const;
 const PATTERN_CHARS = /[*?]/;
+// Printable ASCII but space and '/', 1-255 of them: nothing invisible, forbidden, unnormalized or
+// of two scripts can hide in it, so such names (nearly all) skip the Unicode checks.
+const PLAIN_ASCII = /^[!-.0-~]{1,255}$/;
 const INSTANCE_ID = /^[A-Za-z0-9_-]+$/;
 
 /** What a rule is applied to: it names the thing in the error message. */
@@ -29,6 +32,12 @@ function check(input: unknown, allowPattern: boolean, kind: Kind): string {
   };
   if (typeof input !== 'string') fail(`a ${kind} must be a string`);
   const text = input as string;
+  if (PLAIN_ASCII.test(text)) {
+    if (!allowPattern && PATTERN_CHARS.test(text)) {
+      fail(`'*' and '?' are pattern characters and cannot be part of a ${kind}`);
+    }
+    return text;
+  }
   if (text.length === 0) fail(`a ${kind} must not be empty`);
   // UTF-16 length bounds the character count from above: count code points only when needed.
   if (text.length > MAX_NAME_LENGTH && [...text].length > MAX_NAME_LENGTH) {

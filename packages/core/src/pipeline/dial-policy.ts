@@ -1,6 +1,19 @@
 import { DialPolicyError } from '../errors.js';
 import type { Endpoint } from '../records.js';
 import { inNetwork, type Network, parseNetwork, undialableReason } from '../util/cidr.js';
+import { LruMap } from '../util/lru-map.js';
+
+/** The built-in rule's verdict per host ('' for allowed): records name the same hosts again and again. */
+const verdicts = new LruMap<string, string>(4096);
+
+function builtInVerdict(host: string): string | undefined {
+  let verdict = verdicts.get(host);
+  if (verdict === undefined) {
+    verdict = undialableReason(host) ?? '';
+    verdicts.set(host, verdict);
+  }
+  return verdict || undefined;
+}
 
 /**
  * Decides whether an endpoint read from the registry may be dialled: return `false` to skip it.
@@ -30,7 +43,7 @@ export function checkDialPolicy(
   endpoint: Endpoint,
   policy: DialPolicy | undefined,
 ): DialPolicyError | undefined {
-  const forbidden = undialableReason(endpoint.host);
+  const forbidden = builtInVerdict(endpoint.host);
   if (forbidden) return new DialPolicyError(endpoint, `${forbidden}, never a peer's`);
   if (!policy) return undefined;
   let allowed: boolean;

@@ -132,7 +132,7 @@ export async function acceptHello(
         `the caller's certificate names "${identity.name}" but its hello claims "${from.name}"`,
       );
     }
-    stream.write(encodeHello({ type: 'welcome', from: self }));
+    stream.write(welcomeOf(self));
     return { name: from.name, instanceId: from.instanceId, namespace: from.namespace };
   } catch (err) {
     if (!stream.writableEnded) stream.destroy();
@@ -141,6 +141,18 @@ export async function acceptHello(
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** The welcome of each local identity, encoded once: it is the same for every caller. */
+const welcomes = new WeakMap<HelloPeer, Buffer>();
+
+function welcomeOf(self: HelloPeer): Buffer {
+  let frame = welcomes.get(self);
+  if (!frame) {
+    frame = encodeHello({ type: 'welcome', from: self });
+    welcomes.set(self, frame);
+  }
+  return frame;
 }
 
 const typed = new WeakSet<Duplex>();

@@ -46,15 +46,17 @@ export type HelloFrame =
   | { type: 'welcome'; from: HelloPeer }
   | { type: 'refuse'; reason: RefuseReason; message: string };
 
-/** Encodes a hello frame. */
+/** Encodes a hello frame (one allocation: header and body in the same buffer). */
 export function encodeHello(frame: HelloFrame): Buffer {
-  const body = Buffer.from(JSON.stringify(frame), 'utf8');
-  if (body.length > MAX_HELLO_BODY) throw new ProtocolError(`hello of ${body.length} bytes is too large`);
-  const header = Buffer.alloc(HEADER);
-  HELLO_MAGIC.copy(header, 0);
-  header.writeUInt8(HELLO_VERSION, HELLO_MAGIC.length);
-  header.writeUInt16BE(body.length, HELLO_MAGIC.length + 1);
-  return Buffer.concat([header, body]);
+  const json = JSON.stringify(frame);
+  const length = Buffer.byteLength(json, 'utf8');
+  if (length > MAX_HELLO_BODY) throw new ProtocolError(`hello of ${length} bytes is too large`);
+  const buffer = Buffer.allocUnsafe(HEADER + length);
+  HELLO_MAGIC.copy(buffer, 0);
+  buffer.writeUInt8(HELLO_VERSION, HELLO_MAGIC.length);
+  buffer.writeUInt16BE(length, HELLO_MAGIC.length + 1);
+  buffer.write(json, HEADER, 'utf8');
+  return buffer;
 }
 
 function parseBody(body: Buffer): HelloFrame {
