@@ -14,7 +14,9 @@ export { tls } from './plugin.js';
 export { DEFAULT_SESSION_CACHE_SIZE } from './session-cache.js';
 export {
   DEFAULT_HANDSHAKE_TIMEOUT,
+  DEFAULT_MAX_PENDING_HANDSHAKES,
+  DEFAULT_MAX_PENDING_HANDSHAKES_PER_ADDRESS,
   DEFAULT_MIN_VERSION,
   type TlsOptions,
-  TlsTransport,
-} from './tls-transport.js';
+} from './tls-options.js';
+export { TlsTransport } from './tls-transport.js';
