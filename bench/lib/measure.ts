@@ -1,5 +1,8 @@
 import { appendFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 /** How a set of samples is spread: quartiles, extremes and count. */
 export interface Spread {
@@ -78,23 +81,55 @@ export async function timeEach(
 }
 
 /**
- * Runs every subject once per round, A B C A B C ..., the order rotated each round so no subject
- * always follows the same one; returns each subject's results in round order. Load from elsewhere
- * on the machine then hits all subjects alike, and result i of two subjects can be paired.
+ * Runs every subject once per round, A B C A B C ..., in a new shuffled order each round (seeded,
+ * so runs are alike), so that no subject always follows the same one and inherits its leftovers
+ * (GC, sockets closing); `between` runs before each sample (e.g. a forced GC and a pause). Returns
+ * each subject's results in round order: result i of two subjects come from the same round and
+ * can be paired. Load from elsewhere on the machine then hits all subjects alike.
  */
 export async function interleave<K extends string>(
   subjects: Record<K, () => Promise<number>>,
   rounds: number,
+  between?: () => Promise<void>,
 ): Promise<Record<K, number[]>> {
   const keys = Object.keys(subjects) as K[];
   const results = Object.fromEntries(keys.map((k) => [k, [] as number[]])) as Record<K, number[]>;
+  const random = seeded(rounds * 7919 + keys.length);
   for (let round = 0; round < rounds; round++) {
-    for (let i = 0; i < keys.length; i++) {
-      const key = keys[(i + round) % keys.length] as K;
+    const order = [...keys];
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      [order[i], order[j]] = [order[j] as K, order[i] as K];
+    }
+    for (const key of order) {
+      await between?.();
       results[key].push(await subjects[key]());
     }
   }
   return results;
+}
+
+/** A small seeded pseudo-random generator (mulberry32) giving numbers in [0, 1). */
+function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Collects garbage now, if the process can (see `exposeGc`). */
+export function collectGarbage(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
+
+/** Makes `collectGarbage` work without `node --expose-gc` (benches only). */
+export function exposeGc(): void {
+  setFlagsFromString('--expose-gc');
+  (globalThis as { gc?: unknown }).gc ??= runInNewContext('gc');
 }
 
 /** The p-th percentile (0-100) of a list of numbers. */
@@ -183,4 +218,11 @@ function range(spread: Spread | undefined): string {
 
 function fmt(n: number): string {
   return n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2);
+}
+
+/** The machine's load averages over 1, 5 and 15 minutes, e.g. `1.52 1.20 0.98`. */
+export function loadNow(): string {
+  return loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 }
