@@ -9,7 +9,8 @@
  * from elsewhere on the machine hits them alike; every figure is a median with its spread, and
  * throughput ratios are the median of the per-round ratios. See docs/performance.md.
  *
- * SIDECAR_BENCH_PROFILE=connect runs only the connect-by-name loop (for `node --cpu-prof`).
+ * SIDECAR_BENCH_PROFILE=connect runs only the connect-by-name loop (for `node --cpu-prof`); =ping
+ * only the raw connect + 1-byte ping loop, its reference.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -134,7 +135,9 @@ async function main(): Promise<void> {
   const libp2p = await startLibp2p(false);
   try {
     await client.connect('sink').then((s) => s.destroy()); // warms the lookup cache
-    if (process.env.SIDECAR_BENCH_PROFILE === 'connect') return await profileConnects(client);
+    const profile = process.env.SIDECAR_BENCH_PROFILE;
+    if (profile === 'connect' || profile === 'ping')
+      return await profileConnects(client, far, profile === 'ping');
     const loadBefore = loadNow();
     const connects = await measureConnects(client, libp2p, far);
     const { mbps, libp2pMbps, cpu, cpuBound } = await measureThroughput(client, libp2p, far);
@@ -340,15 +343,25 @@ async function measureThroughput(
 }
 
 /**
- * SIDECAR_BENCH_PROFILE=connect: only connects by name, for a CPU profile of both processes.
+ * SIDECAR_BENCH_PROFILE=connect: only connects by name, for a CPU profile of both processes
+ * (=ping: only raw connects + 1-byte pings, the reference).
  * Prints the loop's window on the monotonic clock (in us, as V8's profiles count time), which
  * scripts/bench-profile.mjs takes to leave start-up out of both processes' profiles.
  */
-async function profileConnects(client: Sidecar): Promise<void> {
+async function profileConnects(client: Sidecar, far: FarSide, raw: boolean): Promise<void> {
   const count = Number(process.env.SIDECAR_BENCH_PROFILE_CONNECTS ?? 3000);
   const from = process.hrtime.bigint() / 1000n;
   const t0 = performance.now();
-  for (let i = 0; i < count; i++) (await client.connect('sink')).destroy();
+  for (let i = 0; i < count; i++) {
+    if (!raw) {
+      (await client.connect('sink')).destroy();
+      continue;
+    }
+    const s = await rawConnect(far.pingPort);
+    s.write('p');
+    await new Promise((resolve) => s.once('data', resolve));
+    s.destroy();
+  }
   const to = process.hrtime.bigint() / 1000n;
   console.log(`${count} connects by name in ${(performance.now() - t0).toFixed(0)} ms`);
   console.log(`profile window: ${from} ${to}`);

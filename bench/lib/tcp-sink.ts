@@ -22,11 +22,12 @@ function countAndAnswer(stream: Duplex): void {
     bytes += chunk.length;
   });
   stream.once('end', () => {
+    // A stream of the connect loop carried nothing: close it as the raw ping server would.
+    if (bytes === 0) return void stream.end();
     const used = process.cpuUsage(cpu);
     stream.end(`${bytes} ${cpu ? used.user + used.system : 0}\n`);
-    // The garbage of a transfer is collected now, in the sender's pause before the next (not
-    // after the streams of the connect loop, which carry nothing and must not wait for a GC).
-    if (bytes > 0) setImmediate(collectGarbage);
+    // The garbage of a transfer is collected now, in the sender's pause before the next.
+    setImmediate(collectGarbage);
   });
 }
 
