@@ -196,10 +196,10 @@ async function main(): Promise<void> {
       ),
       compareSamples(
         stream(
-          `throughput, raw net socket (${LIBP2P_ROUNDS} x ${TOTAL / 2 ** 20} MiB)`,
+          `throughput, connect() stream (${LIBP2P_ROUNDS} x ${TOTAL / 2 ** 20} MiB)`,
           'js-libp2p tcp+noise+yamux stream',
         ),
-        libp2pMbps.raw,
+        libp2pMbps.connectVsLibp2p,
         libp2pMbps.libp2p,
       ),
       compareSamples(
@@ -222,7 +222,7 @@ async function main(): Promise<void> {
       ),
     ];
     printComparisons('stream by name over TCP vs raw node:net and js-libp2p (127.0.0.1)', rows);
-    const perRound = { ...mbps, rawVsLibp2p: libp2pMbps.raw, libp2p: libp2pMbps.libp2p };
+    const perRound = { ...mbps, ...libp2pMbps };
     console.log(
       `throughput per round (MB/s): ${Object.entries(perRound)
         .map(([k, v]) => `${k} ${v.map((r) => r.toFixed(0)).join(' ')}`)
@@ -325,7 +325,7 @@ async function measureThroughput(
     to: sample('to', () => transfer(client.to('sink'))),
   };
   const versusLibp2p = {
-    raw: sample('rawVsLibp2p', raw),
+    connectVsLibp2p: sample('connectVsLibp2p', async () => transfer(await client.connect('sink'))),
     libp2p: sample('libp2p', async () => {
       const r = await libp2pTransfer(libp2p, far.libp2pAddress, CHUNK, TOTAL);
       return rateOf(r.seconds, r.cpuUs, r.farCpuUs);
