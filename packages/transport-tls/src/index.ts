@@ -14,8 +14,6 @@ export { tls } from './plugin.js';
 export { DEFAULT_SESSION_CACHE_SIZE } from './session-cache.js';
 export {
   DEFAULT_HANDSHAKE_TIMEOUT,
-  DEFAULT_MAX_PENDING_HANDSHAKES,
-  DEFAULT_MAX_PENDING_HANDSHAKES_PER_ADDRESS,
   DEFAULT_MIN_VERSION,
   type TlsOptions,
 } from './tls-options.js';
