@@ -1,6 +1,7 @@
 /**
  * TLS transport benchmark: stream throughput after connect and connect-by-name latency, each
- * against raw node:tls with the same certificates, cipher and TLS version, in the same run.
+ * against raw node:tls with the same certificates, cipher and TLS version, in the same run,
+ * interleaved; medians with their spreads (throughput: the median of per-round ratios).
  *
  *   pnpm exec tsx --conditions=@sidecar/source bench/transport-tls.ts
  */
@@ -23,11 +24,11 @@ import {
   TlsTransport,
   tls,
 } from '@sidecar/transport-tls';
-import { type Comparison, median, printComparisons } from './lib/measure.js';
+import { type Comparison, compareSamples, printComparisons } from './lib/measure.js';
 
 const TOTAL_BYTES = 256 * 1024 * 1024;
 const CHUNK = Buffer.alloc(64 * 1024, 7);
-const THROUGHPUT_ROUNDS = 4;
+const THROUGHPUT_ROUNDS = 6;
 const CONNECTS = 300;
 const CONNECT_WARMUP = 30;
 
@@ -170,8 +171,10 @@ const ours: number[] = [];
 const raw: number[] = [];
 const ciphers = new Set<string>();
 for (let round = 0; round < THROUGHPUT_ROUNDS; round++) {
-  const a = await sidecarThroughput();
-  const b = await rawThroughput();
+  // Alternate which goes first, so neither always inherits the other's leftovers.
+  const first = round % 2 === 0 ? await sidecarThroughput() : await rawThroughput();
+  const second = round % 2 === 0 ? await rawThroughput() : await sidecarThroughput();
+  const [a, b] = round % 2 === 0 ? [first, second] : [second, first];
   ours.push(a.mbps);
   raw.push(b.mbps);
   ciphers.add(`${a.cipher} (sidecar)`).add(`${b.cipher} (raw)`);
@@ -251,63 +254,63 @@ for (let i = 0; i < CONNECT_WARMUP + CONNECTS; i++) {
     if (i >= CONNECT_WARMUP) variant.times.push(us);
   }
 }
-const [connectOurs, connectOursFull, connectRaw, connectRawResumed, dialFull, dialResumed] = variants.map(
-  (v) => median(v.times),
-) as [number, number, number, number, number, number];
 
-const best = (values: number[], better: 'lower' | 'higher') =>
-  better === 'lower' ? Math.min(...values) : Math.max(...values);
+const [ourTimes, ourFullTimes, rawTimes, rawResumedTimes, dialFullTimes, dialResumedTimes] = variants.map(
+  (v) => v.times,
+) as [number[], number[], number[], number[], number[], number[]];
+const latency = (what: string, referenceLabel: string, goal?: string) => ({
+  what,
+  unit: 'us',
+  referenceLabel,
+  better: 'lower' as const,
+  ...(goal ? { goal } : {}),
+});
 const rows: Comparison[] = [
-  {
-    what: `stream throughput, ${TOTAL_BYTES / 2 ** 20} MiB (best of ${THROUGHPUT_ROUNDS})`,
-    unit: 'MB/s',
-    ours: best(ours, 'higher'),
-    reference: best(raw, 'higher'),
-    referenceLabel: 'raw node:tls pair',
-    better: 'higher',
-    goal: '>= 0.98',
-  },
-  {
-    what: 'connect-by-name, warm cache (median)',
-    unit: 'us',
-    ours: connectOurs,
-    reference: connectRaw,
-    referenceLabel: 'raw tls.connect, full handshake',
-    better: 'lower',
-    goal: '<= 1.1',
-  },
-  {
-    what: 'connect-by-name, warm cache (median)',
-    unit: 'us',
-    ours: connectOurs,
-    reference: connectRawResumed,
-    referenceLabel: 'raw tls.connect, resumed session',
-    better: 'lower',
-  },
-  {
-    what: 'connect-by-name, session cache off (median)',
-    unit: 'us',
-    ours: connectOursFull,
-    reference: connectRaw,
-    referenceLabel: 'raw tls.connect, full handshake',
-    better: 'lower',
-  },
-  {
-    what: 'TlsTransport.dial alone, full handshake (median)',
-    unit: 'us',
-    ours: dialFull,
-    reference: connectRaw,
-    referenceLabel: 'raw tls.connect, full handshake',
-    better: 'lower',
-  },
-  {
-    what: 'TlsTransport.dial alone, resumed (median)',
-    unit: 'us',
-    ours: dialResumed,
-    reference: connectRawResumed,
-    referenceLabel: 'raw tls.connect, resumed session',
-    better: 'lower',
-  },
+  compareSamples(
+    {
+      what: `stream throughput, ${TOTAL_BYTES / 2 ** 20} MiB (${THROUGHPUT_ROUNDS} interleaved rounds)`,
+      unit: 'MB/s',
+      referenceLabel: 'raw node:tls pair',
+      better: 'higher',
+      goal: '>= 0.98',
+    },
+    ours,
+    raw,
+  ),
+  compareSamples(
+    latency(
+      `connect-by-name, warm cache (${CONNECTS} each, interleaved)`,
+      'raw tls.connect, full handshake',
+      '<= 1.1',
+    ),
+    ourTimes,
+    rawTimes,
+    false,
+  ),
+  compareSamples(
+    latency('connect-by-name, warm cache', 'raw tls.connect, resumed session'),
+    ourTimes,
+    rawResumedTimes,
+    false,
+  ),
+  compareSamples(
+    latency('connect-by-name, session cache off', 'raw tls.connect, full handshake'),
+    ourFullTimes,
+    rawTimes,
+    false,
+  ),
+  compareSamples(
+    latency('TlsTransport.dial alone, full handshake', 'raw tls.connect, full handshake'),
+    dialFullTimes,
+    rawTimes,
+    false,
+  ),
+  compareSamples(
+    latency('TlsTransport.dial alone, resumed', 'raw tls.connect, resumed session'),
+    dialResumedTimes,
+    rawResumedTimes,
+    false,
+  ),
 ];
 printComparisons('transport-tls', rows);
 console.log(`ciphers: ${[...ciphers].join(', ')}`);

@@ -71,7 +71,7 @@ export abstract class SocketTransport implements Transport {
     const open = new Set<Socket>();
     const onError = options.onError ?? (() => {});
     const server = this.createServer((socket, identity) => {
-      this.#tune(socket);
+      this.#tuneSoon(socket);
       open.add(socket);
       socket.once('close', () => open.delete(socket));
       const remoteAddress = `${socket.remoteAddress}:${socket.remotePort}`;
@@ -152,7 +152,7 @@ export abstract class SocketTransport implements Transport {
     );
     try {
       await ready;
-      this.#tune(socket);
+      this.#tuneSoon(socket);
       return socket;
     } catch (err) {
       socket.destroy();
@@ -172,10 +172,19 @@ export abstract class SocketTransport implements Transport {
     }
   }
 
-  #tune(socket: Socket): void {
-    socket.setNoDelay(this.options.noDelay ?? true);
-    const keepAlive = this.options.keepAlive ?? DEFAULT_KEEP_ALIVE;
-    if (keepAlive > 0) socket.setKeepAlive(true, keepAlive);
+  /**
+   * Sets Nagle and keep-alive once the current turn of the event loop is over: after the hello
+   * that follows a connect (or an accept) is written, so its system calls (three setsockopt for
+   * keep-alive) are off the connect's critical path. Sockets are created with noDelay already;
+   * keep-alive only matters after minutes. A socket destroyed meanwhile is left alone.
+   */
+  #tuneSoon(socket: Socket): void {
+    setImmediate(() => {
+      if (socket.destroyed) return;
+      socket.setNoDelay(this.options.noDelay ?? true);
+      const keepAlive = this.options.keepAlive ?? DEFAULT_KEEP_ALIVE;
+      if (keepAlive > 0) socket.setKeepAlive(true, keepAlive);
+    });
   }
 }
 

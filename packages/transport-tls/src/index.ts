@@ -16,5 +16,5 @@ export {
   DEFAULT_HANDSHAKE_TIMEOUT,
   DEFAULT_MIN_VERSION,
   type TlsOptions,
-  TlsTransport,
-} from './tls-transport.js';
+} from './tls-options.js';
+export { TlsTransport } from './tls-transport.js';

@@ -1,5 +1,6 @@
 import { CONFIG, resolve, type TransportPlugin } from '@sidecar/core';
-import { type TlsOptions, TlsTransport } from './tls-transport.js';
+import type { TlsOptions } from './tls-options.js';
+import { TlsTransport } from './tls-transport.js';
 
 /**
  * The TLS transport plugin (`transports: ['tls']` or `[tls({...})]`): mutual TLS where each

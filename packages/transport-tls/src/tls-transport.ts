@@ -1,77 +1,24 @@
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import {
-  type ConnectionOptions,
-  connect,
-  createSecureContext,
-  createServer,
-  type SecureContext,
-  type SecureVersion,
-  type Server,
-  type TLSSocket,
-} from 'node:tls';
-import {
-  type DialOptions,
-  type Endpoint,
-  type IncomingConnection,
-  InvalidConfigError,
-  type Listener,
-  type ListenOptions,
-  type SidecarError,
-  TimeoutError,
-  type TransportIdentity,
+import type { Server } from 'node:tls';
+import type {
+  DialOptions,
+  Endpoint,
+  IncomingConnection,
+  Listener,
+  ListenOptions,
+  SidecarError,
+  TransportIdentity,
 } from '@sidecar/core';
-import { encodeHello } from '@sidecar/core/wire';
-import { once, SocketTransport, type SocketTransportOptions } from '@sidecar/transport-tcp';
+import { SocketTransport } from '@sidecar/transport-tcp';
 import { CertWatcher } from './cert-watcher.js';
-import { type Credentials, filesOf, type LoadedCredentials, loadCredentials } from './credentials.js';
+import { type Credentials, filesOf } from './credentials.js';
 import { CertificateError } from './errors.js';
-import { deferEndUntilSecure } from './half-close.js';
-import { limitHandshakes } from './handshake-limits.js';
 import { SessionCache } from './session-cache.js';
-import {
-  checkCallee,
-  clientHandshakeError,
-  remoteOf,
-  serverHandshakeError,
-  verifyCaller,
-} from './tls-errors.js';
-
-/** How long a refused caller gets to read the refusal before the socket is destroyed, in ms. */
-const REFUSE_LINGER_MS = 1000;
-
-/** Options of the TLS transport: mutual TLS, each peer's certificate names it. */
-export interface TlsOptions extends SocketTransportOptions, Partial<Credentials> {
-  /** Lowest TLS version either side accepts. @default 'TLSv1.3' */
-  minVersion?: SecureVersion;
-  /** Time a connection has to finish its TLS handshake (both sides), in ms. @default 5000 */
-  handshakeTimeout?: number;
-  /** Reload ca/cert/key when their files change (files only, polled). @default false */
-  watch?: boolean;
-  /** Poll interval of `watch`, in ms. @default 1000 */
-  watchInterval?: number;
-  /** Buffer size of the streams this side dials, in bytes (bigger can help bulk transfers). @default 16384 (Node's default) */
-  highWaterMark?: number;
-  /** TLS sessions kept for resumption (per endpoint and expected peer); 0 turns resumption off. @default 256 */
-  sessionCacheSize?: number;
-  /**
-   * Accepted connections that may be in their TLS handshake at once. When full, the one waiting
-   * longest is closed to make room (see docs/security.md, connection limits).
-   * @default 128
-   */
-  maxPendingHandshakes?: number;
-  /** The same limit per source address (per /64 for IPv6): one address cannot evict another's. @default 32 */
-  maxPendingHandshakesPerAddress?: number;
-}
-
-/** Default lowest TLS version. */
-export const DEFAULT_MIN_VERSION: SecureVersion = 'TLSv1.3';
-/** Default TLS handshake timeout, in ms. */
-export const DEFAULT_HANDSHAKE_TIMEOUT = 5000;
-/** Default limit of connections in their TLS handshake, in total. */
-export const DEFAULT_MAX_PENDING_HANDSHAKES = 128;
-/** Default limit of connections in their TLS handshake, per source address. */
-export const DEFAULT_MAX_PENDING_HANDSHAKES_PER_ADDRESS = 32;
+import { TlsContexts } from './tls-contexts.js';
+import { openTlsSocket } from './tls-dial.js';
+import { handshakeLimitsOf, handshakeTimeoutOf, type TlsOptions } from './tls-options.js';
+import { createTlsServer } from './tls-server.js';
 
 /**
  * Mutual TLS over the shared socket listener/dialer of @sidecar/transport-tcp. The caller checks
@@ -89,15 +36,14 @@ export class TlsTransport extends SocketTransport {
   readonly #tls: TlsOptions;
   readonly #servers = new Map<Server, (error: SidecarError) => void>();
   readonly #sessions: SessionCache;
-  #loading: Promise<void> | undefined;
-  #credentials: LoadedCredentials | undefined;
-  #clientContext: SecureContext | undefined;
+  readonly #contexts: TlsContexts;
   #watcher: CertWatcher | undefined;
 
   constructor(options: TlsOptions = {}) {
     super(options);
     this.#tls = { ...options };
     this.#sessions = new SessionCache(options.sessionCacheSize);
+    this.#contexts = new TlsContexts(this.#tls);
   }
 
   /** Number of TLS sessions held for resumption. */
@@ -109,7 +55,7 @@ export class TlsTransport extends SocketTransport {
     onConnection: (connection: IncomingConnection) => void,
     options: ListenOptions,
   ): Promise<Listener> {
-    await this.#ready();
+    await this.#contexts.ready();
     const listener = await super.listen(onConnection, options);
     if (this.#tls.watch) this.#startWatching();
     return {
@@ -127,7 +73,7 @@ export class TlsTransport extends SocketTransport {
   }
 
   override async dial(endpoint: Endpoint, options: DialOptions): Promise<Duplex> {
-    await this.#ready();
+    await this.#contexts.ready();
     return super.dial(endpoint, options);
   }
 
@@ -137,14 +83,9 @@ export class TlsTransport extends SocketTransport {
    * Rejects, keeping the current ones, if the new material is unusable.
    */
   async reload(credentials: Partial<Credentials> = {}): Promise<void> {
-    const next = { ...this.#tls, ...credentials };
-    const loaded = await loadCredentials(next);
-    const context = this.#makeClientContext(loaded);
-    for (const server of this.#servers.keys()) server.setSecureContext(this.#contextOptions(loaded));
-    Object.assign(this.#tls, credentials);
-    this.#credentials = loaded;
-    this.#clientContext = context;
-    this.#loading = Promise.resolve();
+    await this.#contexts.reload(credentials, (context) => {
+      for (const server of this.#servers.keys()) server.setSecureContext(context);
+    });
     this.#sessions.clear();
   }
 
@@ -152,134 +93,29 @@ export class TlsTransport extends SocketTransport {
     accept: (socket: Socket, identity?: TransportIdentity) => void,
     onError: (error: SidecarError) => void,
   ): Server {
-    const handshakeTimeout = this.#handshakeTimeout();
-    const server = createServer({
-      ...this.#contextOptions(this.#loaded()),
-      requestCert: true,
-      // Checked in 'secureConnection' instead, so a refusal can say why (Node drops the reason).
-      rejectUnauthorized: false,
-      handshakeTimeout,
-      allowHalfOpen: true,
-      noDelay: this.options.noDelay ?? true,
-    });
+    const server = createTlsServer(
+      {
+        context: this.#contexts.serverOptions(),
+        handshakeTimeout: handshakeTimeoutOf(this.#tls),
+        limits: handshakeLimitsOf(this.#tls),
+        noDelay: this.options.noDelay ?? true,
+      },
+      accept,
+      onError,
+    );
     this.#servers.set(server, onError);
     server.once('close', () => this.#servers.delete(server));
-    const handshakes = limitHandshakes(server, this.#handshakeLimits(), onError);
-    server.on('secureConnection', (socket: TLSSocket) => {
-      handshakes.done(socket);
-      const identity = verifyCaller(socket, remoteOf(socket));
-      if (identity instanceof CertificateError) {
-        onError(identity);
-        // Tell the caller why in a hello refusal (not retryable: a new certificate is needed),
-        // rather than a bare close it would retry until its connect timeout.
-        refuseCertificate(socket, identity.reason);
-        return;
-      }
-      accept(socket, identity);
-    });
-    server.on('tlsClientError', (err: Error, socket: TLSSocket) => {
-      handshakes.done(socket);
-      onError(serverHandshakeError(err, remoteOf(socket), handshakeTimeout));
-      // Node leaves a timed-out socket open: close it here.
-      socket.destroy();
-    });
     return server;
   }
 
   protected openSocket(endpoint: Endpoint, options: DialOptions): { socket: Socket; ready: Promise<void> } {
-    const where = `${endpoint.host}:${endpoint.port}`;
-    const key = SessionCache.keyOf(endpoint, options.expect);
-    const session = this.#sessions.get(key);
-    // allowHalfOpen and noDelay are honoured by tls.connect but missing from its types.
-    const connectOptions: ConnectionOptions & { allowHalfOpen: boolean; noDelay: boolean } = {
-      host: endpoint.host,
-      port: endpoint.port,
-      secureContext: this.#clientContext,
-      allowHalfOpen: true,
+    return openTlsSocket(endpoint, options, {
+      context: this.#contexts.client,
+      sessions: this.#sessions,
+      handshakeTimeout: handshakeTimeoutOf(this.#tls),
       noDelay: this.options.noDelay ?? true,
-      ...(session ? { session } : {}),
       ...(this.#tls.highWaterMark ? { highWaterMark: this.#tls.highWaterMark } : {}),
-      checkServerIdentity: (_host, cert) => checkCallee(cert.subjectaltname, options.expect, where),
-    };
-    const socket = connect(connectOptions);
-    deferEndUntilSecure(socket);
-    socket.on('session', (ticket: Buffer) => {
-      if (socket.authorized) this.#sessions.set(key, ticket);
     });
-    const timeout = this.#handshakeTimeout();
-    let timer: NodeJS.Timeout | undefined;
-    const expired = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new TimeoutError(`the TLS handshake with ${where} did not finish within ${timeout} ms`)),
-        timeout,
-      );
-      timer.unref();
-    });
-    const ready = Promise.race([once(socket, 'secureConnect'), expired]).then(
-      () => clearTimeout(timer),
-      (err: unknown) => {
-        clearTimeout(timer);
-        this.#sessions.delete(key);
-        throw clientHandshakeError(socket, err, where);
-      },
-    );
-    return { socket, ready };
-  }
-
-  #ready(): Promise<void> {
-    this.#loading ??= loadCredentials(this.#tls).then((loaded) => {
-      this.#clientContext = this.#makeClientContext(loaded);
-      this.#credentials = loaded;
-    });
-    this.#loading.catch(() => {
-      this.#loading = undefined;
-    });
-    return this.#loading;
-  }
-
-  #loaded(): LoadedCredentials {
-    if (!this.#credentials) throw new InvalidConfigError('the TLS credentials are not loaded yet');
-    return this.#credentials;
-  }
-
-  #handshakeLimits(): { max: number; maxPerAddress: number } {
-    const max = this.#tls.maxPendingHandshakes ?? DEFAULT_MAX_PENDING_HANDSHAKES;
-    const maxPerAddress =
-      this.#tls.maxPendingHandshakesPerAddress ?? DEFAULT_MAX_PENDING_HANDSHAKES_PER_ADDRESS;
-    for (const [key, value] of [
-      ['maxPendingHandshakes', max],
-      ['maxPendingHandshakesPerAddress', maxPerAddress],
-    ] as const) {
-      if (!Number.isInteger(value) || value < 1) {
-        throw new InvalidConfigError(
-          `tls option ${key} must be a whole number of at least 1, got ${String(value)}`,
-        );
-      }
-    }
-    return { max, maxPerAddress };
-  }
-
-  #handshakeTimeout(): number {
-    return this.#tls.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
-  }
-
-  #contextOptions(loaded: LoadedCredentials) {
-    return {
-      ca: loaded.ca,
-      cert: loaded.cert,
-      key: loaded.key,
-      minVersion: this.#tls.minVersion ?? DEFAULT_MIN_VERSION,
-    };
-  }
-
-  #makeClientContext(loaded: LoadedCredentials): SecureContext {
-    try {
-      return createSecureContext(this.#contextOptions(loaded));
-    } catch (err) {
-      throw new InvalidConfigError(`unusable TLS certificate, key or CA: ${(err as Error).message}`, {
-        cause: err,
-      });
-    }
   }
 
   #startWatching(): void {
@@ -307,12 +143,4 @@ export class TlsTransport extends SocketTransport {
     this.#watcher?.stop();
     this.#watcher = undefined;
   }
-}
-
-/** Answers a caller whose certificate was refused with a hello refusal naming the reason, then closes. */
-function refuseCertificate(socket: TLSSocket, reason: string): void {
-  const message = `the caller's certificate was refused (${reason}): give the caller a valid, unexpired certificate signed by the CA the callee trusts (the callee's \`ca\` option), naming it as sidecar://<namespace>/<name>`;
-  socket.on('error', () => {});
-  socket.end(encodeHello({ type: 'refuse', reason: 'certificate', message }));
-  setTimeout(() => socket.destroy(), REFUSE_LINGER_MS).unref();
 }
