@@ -1,4 +1,3 @@
-import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { Duplex } from 'node:stream';
 import type { Registry, Sidecar } from '@sidecar/core';
 import {
@@ -12,6 +11,7 @@ import {
   type StreamOpenMessage,
 } from '@sidecar/core/diagnostics';
 import { METRICS } from './definitions.js';
+import { DISPATCHERS, type Handler } from './dispatcher.js';
 import type { CounterLike, HistogramLike, Instruments, Labels } from './instruments.js';
 import { MAX_KNOWN_NAMES } from './options.js';
 
@@ -26,50 +26,6 @@ interface WithPending {
 }
 
 const NO_LABELS: Labels = {};
-
-type Handler = (message: unknown) => void;
-
-/**
- * One subscription per channel for the whole process, dispatching each message to the collector
- * of its owner (a map lookup) instead of every collector checking every message: a process with
- * several sidecars pays for one handler per message, not one per sidecar.
- */
-class Dispatcher {
-  readonly #byKey = new Map<unknown, Handler>();
-  readonly #route: Handler;
-
-  constructor(
-    readonly channel: string,
-    keyOf: (message: unknown) => unknown,
-  ) {
-    this.#route = (message) => this.#byKey.get(keyOf(message))?.(message);
-  }
-
-  add(key: unknown, handler: Handler): void {
-    if (this.#byKey.size === 0) subscribe(this.channel, this.#route);
-    this.#byKey.set(key, handler);
-  }
-
-  delete(key: unknown): void {
-    if (this.#byKey.delete(key) && this.#byKey.size === 0) unsubscribe(this.channel, this.#route);
-  }
-}
-
-const byOwner = (message: unknown) => (message as { owner: string }).owner;
-const DISPATCHERS = new Map<string, Dispatcher>(
-  [
-    DIAGNOSTICS.streamOpen,
-    DIAGNOSTICS.connectPhase,
-    DIAGNOSTICS.dialFailure,
-    DIAGNOSTICS.helloRefusal,
-    DIAGNOSTICS.heartbeat,
-    DIAGNOSTICS.rpcCall,
-  ].map((name) => [name, new Dispatcher(name, byOwner)]),
-);
-DISPATCHERS.set(
-  DIAGNOSTICS.registryOperation,
-  new Dispatcher(DIAGNOSTICS.registryOperation, (m) => (m as { registry: object }).registry),
-);
 
 function counted(stream: Duplex): { read: number; written: number } {
   const s = stream as Partial<{ bytesRead: number; bytesWritten: number }>;

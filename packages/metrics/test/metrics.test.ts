@@ -62,8 +62,13 @@ describe('metrics over TCP and TLS', () => {
     const registry = `sqlite:${join(dir, 'registry.db')}`;
     const server = await peer('server', registry, [tcp(), tlsFor('server')]);
     server.to('*').provide('echo', (text: string, cb: (reply: string) => void) => cb(text));
-    server.to('*').provide('slow', async (ms: number) => {
-      await new Promise((resolve) => setTimeout(resolve, ms));
+    // Answers once the test lets it (no timing: a loaded machine cannot make it answer early).
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    server.to('*').provide('slow', async () => {
+      await released;
       return 'done';
     });
     server.to('*').provide('fail', () => {
@@ -92,7 +97,7 @@ describe('metrics over TCP and TLS', () => {
     const viaCallback = await new Promise<string>((resolve) => stream.callRemote('echo', 'cb', resolve));
     expect(viaCallback).toBe('cb');
     // One call still waiting for its reply: one pending callback on the caller.
-    const slow = tlsStream.call('slow', 1500);
+    const slow = tlsStream.call('slow');
 
     // A record pointing at a closed port: a dial failure. One pointing at the server under another
     // name: the server refuses the hello (wrong-peer), both sides count it.
@@ -195,6 +200,7 @@ describe('metrics over TCP and TLS', () => {
     expect(total(t, 'sidecar_rpc_pending_callbacks')).toBe(1);
     expect(total(c, 'sidecar_rpc_pending_callbacks')).toBe(0);
 
+    release();
     expect(await slow).toBe('done');
     const after = await scrape(viaTls.metrics.url);
     expect(total(after, 'sidecar_rpc_pending_callbacks')).toBe(0);

@@ -9,6 +9,7 @@ export {
   FrameDecoder,
   toJson,
 } from './codec/frame.js';
+export { parseMessage } from './codec/parse-message.js';
 export { FrameDecoderStream, FrameEncoderStream, type FrameStreamOptions } from './codec/streams.js';
 export {
   CallbackDroppedError,

@@ -1,5 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { encodeFrame, FrameDecoder, type PillionMessage, PillionSession } from '@sidecar/wrapper-pillion';
+import {
+  type CallMessage,
+  encodeFrame,
+  FrameDecoder,
+  PillionSession,
+  parseMessage,
+} from '@sidecar/wrapper-pillion';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freshStore, rpcPeer } from './helpers.js';
@@ -16,9 +22,11 @@ describe('pillion fast paths', () => {
         fc.array(fc.oneof(fc.jsonValue(), fc.constant('fn')), { maxLength: 5 }),
         fc.boolean(),
         (method, values, promise) => {
-          const texts: Array<[PillionMessage, string | undefined]> = [];
+          const texts: string[] = [];
           const session = new PillionSession({
-            send: (message, json) => texts.push([message, json]),
+            send: (json) => {
+              texts.push(json);
+            },
             peerName: () => 'fuzz',
             maxPendingCallbacks: 100,
             callbackTtl: 60_000,
@@ -28,12 +36,65 @@ describe('pillion fast paths', () => {
           if (promise) session.call(method, params).catch(() => {});
           else session.callRemote(method, params);
           expect(texts).toHaveLength(1);
-          const [message, json] = texts[0] as [PillionMessage, string];
+          const json = texts[0] as string;
+          const message = JSON.parse(json) as CallMessage;
           expect(json).toBe(JSON.stringify(message));
+          const refs = params.map((p, i) => (typeof p === 'function' ? i : -1)).filter((i) => i >= 0);
+          if (promise) refs.push(params.length);
+          const sent = message.params;
+          const expected = {
+            type: 'call',
+            id: message.id,
+            method,
+            params: [
+              ...params.map((p, i) => (typeof p === 'function' ? sent[i] : p)),
+              ...(promise ? [{ name: `x_${message.id}` }] : []),
+            ],
+            functions: refs,
+          };
+          expect(message).toEqual(JSON.parse(JSON.stringify(expected)));
+          for (const k of refs) expect(sent[k]).toEqual({ name: expect.stringMatching(/^x_\d+_\d{8}$/) });
           session.close(new Error('done'));
         },
       ),
       { numRuns: 2000 },
+    );
+  });
+
+  it('parses every text as JSON.parse does, hostile call look-alikes included (fuzzed)', () => {
+    const outcome = (parse: (text: string) => unknown, text: string) => {
+      try {
+        return { value: parse(text) };
+      } catch (err) {
+        return { thrown: (err as Error).name };
+      }
+    };
+    const nasty = fc.constantFrom(',"functions":[', '"]}', '\\"', '\u0000', '\n', '[1]', '01', '}', '"', ' ');
+    const piece = fc.oneof(
+      fc.string({ maxLength: 6 }),
+      nasty,
+      fc.jsonValue({ maxDepth: 1 }).map((v) => JSON.stringify(v)),
+    );
+    const call = fc
+      .record({
+        id: fc.oneof(fc.string({ maxLength: 8 }), piece),
+        method: fc.oneof(fc.string({ maxLength: 8 }), piece),
+        params: fc.oneof(fc.array(fc.oneof(fc.jsonValue({ maxDepth: 2 }), piece)), fc.jsonValue()),
+        functions: fc.oneof(fc.array(fc.nat(20), { maxLength: 3 }), fc.jsonValue()),
+      })
+      .map(({ id, method, params, functions }) =>
+        JSON.stringify({ type: 'call', id, method, params, functions }),
+      );
+    const mangled = fc
+      .tuple(call, fc.nat(200), fc.oneof(piece, fc.constant('')), fc.nat(3))
+      .map(([text, at, insert, cut]) => text.slice(0, at) + insert + text.slice(at + cut));
+    const repeated = '{"type":"call","id":"a","method":"b","params":[1],"functions":[],"functions":[0]}';
+    expect(parseMessage(repeated)).toEqual(JSON.parse(repeated));
+    fc.assert(
+      fc.property(fc.oneof(call, mangled), (text) => {
+        expect(outcome(parseMessage, text)).toEqual(outcome(JSON.parse, text));
+      }),
+      { numRuns: 5000 },
     );
   });
 

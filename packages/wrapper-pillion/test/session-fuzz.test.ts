@@ -81,7 +81,8 @@ describe('the message handler under fuzzed input', () => {
           const sent: PillionMessage[] = [];
           const problems: string[] = [];
           const session = new PillionSession({
-            send: (m) => {
+            send: (json) => {
+              const m = JSON.parse(json) as PillionMessage;
               const problem = invalid(m);
               if (problem) problems.push(`${problem}: ${JSON.stringify(m)}`);
               sent.push(m);

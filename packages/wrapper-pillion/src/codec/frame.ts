@@ -140,9 +140,12 @@ export class FrameDecoder {
   /** The body length of that frame once its header is in, else -1. */
   #need = -1;
   #failed: Error | undefined;
+  readonly #parse: (text: string) => unknown;
 
-  constructor(maxFrameSize = DEFAULT_MAX_FRAME_SIZE) {
+  /** `parse` turns each frame's text into its value (it must behave as `JSON.parse`). */
+  constructor(maxFrameSize = DEFAULT_MAX_FRAME_SIZE, parse: (text: string) => unknown = JSON.parse) {
     this.maxFrameSize = checkMaxFrameSize(maxFrameSize);
+    this.#parse = parse;
   }
 
   /** Bytes received that do not form a complete frame yet (0 between frames). */
@@ -182,7 +185,7 @@ export class FrameDecoder {
         }
         const start = offset + FRAME_HEADER_SIZE;
         offset = start + length;
-        onValue(parseBody(bytes, start, offset));
+        onValue(parseBody(bytes, start, offset, this.#parse));
       }
     } catch (err) {
       if (err instanceof FrameTooLargeError || err instanceof ProtocolError) {
@@ -204,9 +207,9 @@ export class FrameDecoder {
   }
 }
 
-function parseBody(bytes: Buffer, start: number, end: number): unknown {
+function parseBody(bytes: Buffer, start: number, end: number, parse: (text: string) => unknown): unknown {
   try {
-    return JSON.parse(bytes.toString('utf8', start, end));
+    return parse(bytes.toString('utf8', start, end));
   } catch (err) {
     throw new ProtocolError(`unparsable frame of ${end - start} bytes: ${(err as Error).message}`, {
       cause: err,

@@ -34,26 +34,25 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   );
 }
 
-/** Whether a call's reply callback (its last function parameter) has been called. */
-export interface ReplyTrack {
-  replied: boolean;
-  /** Times the call for metrics (ended when the reply is sent), when something listens. */
-  timer?: RpcTimer | undefined;
-}
-
-/** The incoming call a callback answers: where an `error` goes when the reply cannot be sent. */
+/**
+ * An incoming call being served: where an `error` goes when a reply cannot be sent, and whether
+ * its reply callback (its last function parameter) has been called. One object per call.
+ */
 export interface ReplyTo {
   id: string | number;
   method: string;
+  replied: boolean;
+  /** Times the call for metrics (ended when the reply is sent), when something listens. */
+  timer: RpcTimer | undefined;
 }
 
 /** What `invokeProvided` needs from the session. */
 export interface InvokeHost {
   /**
-   * A function that calls the remote callback `name` (and marks `track` when given). It does not
-   * throw when the reply cannot be sent: the call `reply` fails instead.
+   * A function that calls the remote callback `name` (and marks `call` replied when `isReply`).
+   * It does not throw when the reply cannot be sent: `call` fails instead.
    */
-  remoteFunction(name: string, track: ReplyTrack | undefined, reply: ReplyTo): RemoteFunction;
+  remoteFunction(name: string, call: ReplyTo, isReply: boolean): RemoteFunction;
   /** The method (or its promise) failed: answer the call with an error message. */
   failed(id: string | number, method: string, err: unknown): void;
 }
@@ -75,29 +74,28 @@ export function invokeProvided(
   timer?: RpcTimer,
 ): void {
   let args = params;
-  let track: ReplyTrack | undefined;
+  let call: ReplyTo | undefined;
   let replyIndex = -1;
   if (functions && functions.length > 0) {
     for (const k of functions) replyIndex = Math.max(replyIndex, k);
-    track = { replied: false, timer };
+    call = { id, method, replied: false, timer };
     args = params.slice();
-    const reply: ReplyTo = { id, method };
     for (const k of functions) {
       const { name } = params[k] as { name: string };
-      args[k] = host.remoteFunction(name, k === replyIndex ? track : undefined, reply);
+      args[k] = host.remoteFunction(name, call, k === replyIndex);
     }
   }
   try {
     const result = fn(...args);
     if (!isThenable(result)) {
-      if (!track) timer?.end();
+      if (!call) timer?.end();
       return;
     }
-    const reply = track && (args[replyIndex] as RemoteFunction);
+    const reply = call && (args[replyIndex] as RemoteFunction);
     result.then(
       (value) => {
         timer?.end();
-        if (value === undefined || !reply || track?.replied) return;
+        if (value === undefined || !reply || call?.replied) return;
         try {
           reply(value);
         } catch (err) {

@@ -48,19 +48,12 @@ export type PillionMessage = MethodAddedMessage | MethodRemovedMessage | CallMes
 
 /**
  * The JSON text of a call message, byte for byte what `JSON.stringify` gives for
- * `{ type: 'call', id, method, params, functions }`, built from `params` already in JSON (so a
- * promise call's reply reference can be appended without a second stringify). `id` must need no
+ * `{ type: 'call', id, method, params, functions }`, built from `params` already in JSON and the
+ * `functions` indices as a comma-separated list (`''`, `'2'`, `'0,3'`). `id` must need no
  * escaping (generated ids are digits, `_` and `x`).
  */
-export function callJson(
-  id: string,
-  method: string,
-  paramsJson: string,
-  functions: readonly number[],
-): string {
-  const list =
-    functions.length === 0 ? '' : functions.length === 1 ? String(functions[0]) : functions.join(',');
-  return `{"type":"call","id":"${id}","method":${JSON.stringify(method)},"params":${paramsJson},"functions":[${list}]}`;
+export function callJson(id: string, method: string, paramsJson: string, functions: string): string {
+  return `{"type":"call","id":"${id}","method":${JSON.stringify(method)},"params":${paramsJson},"functions":[${functions}]}`;
 }
 
 /** `paramsJson` (a JSON array) with `{"name":callback}` appended as its last element. */

@@ -23,12 +23,25 @@ export interface PendingCall {
   settle?(values: unknown[]): void;
 }
 
-/** One temporary method: a callback the remote side may invoke once. */
+/**
+ * One temporary method: a callback the remote side may invoke once. A promise call is the entry
+ * of its own reply (no object more per call): its `fn` is undefined and its `call` itself.
+ */
 export interface PendingCallback {
   /** The function to call; undefined for a promise call's reply (then `call.settle` is used). */
   readonly fn: RemoteFunction | undefined;
   readonly call: PendingCall;
-  readonly expiresAt: number;
+  /** When it expires (`performance.now()` ms), set by PendingCallbacks.add. */
+  expiresAt: number;
+}
+
+/** The entry of a function callback. */
+export class FunctionCallback implements PendingCallback {
+  expiresAt = 0;
+  constructor(
+    readonly fn: RemoteFunction | undefined,
+    readonly call: PendingCall,
+  ) {}
 }
 
 /** Removes `name` from a call's pending callback names; true when none are left. */
@@ -74,14 +87,15 @@ export class PendingCallbacks {
   }
 
   /** Registers a callback; drops the oldest ones first if the table is full. */
-  add(name: string, fn: RemoteFunction | undefined, call: PendingCall): void {
+  add(name: string, entry: PendingCallback): void {
     while (this.#entries.size >= this.max) {
-      const [oldest, entry] = this.#entries.entries().next().value as [string, PendingCallback];
+      const [oldest, dropped] = this.#entries.entries().next().value as [string, PendingCallback];
       this.#entries.delete(oldest);
-      this.onDrop(oldest, entry, 'overflow');
+      this.onDrop(oldest, dropped, 'overflow');
     }
-    this.#entries.set(name, { fn, call, expiresAt: performance.now() + this.ttl });
-    this.#arm();
+    entry.expiresAt = performance.now() + this.ttl;
+    this.#entries.set(name, entry);
+    if (this.#timer === undefined) this.#arm();
   }
 
   /**

@@ -1,14 +1,17 @@
 import type { RpcTimer } from '@sidecar/core/diagnostics';
 import { onAbort as whenAborted } from '@sidecar/core/plugin-kit';
-import type { PendingCall } from './pending.js';
+import type { PendingCall, PendingCallback } from './pending.js';
 
 /**
  * A call made with the promise API: the pending call and its promise's settlement in one
  * object, so a call without a timeout or signal allocates no closures besides the promise's
  * executor. Its reply callback has no function: the session calls `settle` with the arguments.
  */
-export class PromiseCall implements PendingCall {
+export class PromiseCall implements PendingCall, PendingCallback {
   readonly callbacks: string[] = [];
+  /** As its own reply's entry in the callback table: no function, the call is this. */
+  readonly fn = undefined;
+  expiresAt = 0;
   /** Times the call for metrics, when something listens (see core's diagnostics). */
   timer: RpcTimer | undefined;
   #timer: NodeJS.Timeout | undefined;
@@ -20,6 +23,10 @@ export class PromiseCall implements PendingCall {
     readonly resolve: (value: unknown) => void,
     readonly reject: (error: Error) => void,
   ) {}
+
+  get call(): this {
+    return this;
+  }
 
   /** Resolves with the value when the reply has one argument (or none), else with all of them. */
   settle(values: unknown[]): void {

@@ -1,6 +1,7 @@
 import { Duplex } from 'node:stream';
 import { ConnectionClosedError, isSidecarError, type PeerInfo, type WrapperContext } from '@sidecar/core';
 import { FrameDecoder } from '../codec/frame.js';
+import { parseMessage } from '../codec/parse-message.js';
 import { type PillionOptions, type ResolvedPillionOptions, resolveOptions } from '../options.js';
 import { isCallOptions, splitCallArgs } from '../protocol/call-args.js';
 import type { CallMessage } from '../protocol/messages.js';
@@ -62,16 +63,13 @@ export class PillionStream extends Duplex {
     this.#context = context;
     this.remoteName = context.peer?.name ?? context.remoteName ?? 'peer';
     this.peer = context.peer;
-    this.#decoder = new FrameDecoder(resolved.maxFrameSize);
+    this.#decoder = new FrameDecoder(resolved.maxFrameSize, parseMessage);
     this.#outbox = new Outbox(input, resolved.maxFrameSize, resolved.maxWriteBuffer, {
       reading: () => this.#reading,
       alive: () => !this.destroyed,
     });
     this.#session = new PillionSession({
-      send: (message, json) => {
-        if (json === undefined) this.#outbox.add(message);
-        else this.#outbox.addJson(json);
-      },
+      send: (json) => this.#outbox.addJson(json),
       peerName: () => this.peer?.name ?? this.remoteName,
       owner: context.local?.instanceId ?? '',
       maxPendingCallbacks: resolved.maxPendingCallbacks,

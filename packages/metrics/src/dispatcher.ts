@@ -1,0 +1,48 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { DIAGNOSTICS } from '@sidecar/core/diagnostics';
+
+/** Handles one diagnostics message. */
+export type Handler = (message: unknown) => void;
+
+/**
+ * One subscription per channel for the whole process, dispatching each message to the collector
+ * of its owner (a map lookup) instead of every collector checking every message: a process with
+ * several sidecars pays for one handler per message, not one per sidecar.
+ */
+class Dispatcher {
+  readonly #byKey = new Map<unknown, Handler>();
+  readonly #route: Handler;
+
+  constructor(
+    readonly channel: string,
+    keyOf: (message: unknown) => unknown,
+  ) {
+    this.#route = (message) => this.#byKey.get(keyOf(message))?.(message);
+  }
+
+  add(key: unknown, handler: Handler): void {
+    if (this.#byKey.size === 0) subscribe(this.channel, this.#route);
+    this.#byKey.set(key, handler);
+  }
+
+  delete(key: unknown): void {
+    if (this.#byKey.delete(key) && this.#byKey.size === 0) unsubscribe(this.channel, this.#route);
+  }
+}
+
+const byOwner = (message: unknown) => (message as { owner: string }).owner;
+/** The dispatcher of each diagnostics channel, by channel name. */
+export const DISPATCHERS = new Map<string, Dispatcher>(
+  [
+    DIAGNOSTICS.streamOpen,
+    DIAGNOSTICS.connectPhase,
+    DIAGNOSTICS.dialFailure,
+    DIAGNOSTICS.helloRefusal,
+    DIAGNOSTICS.heartbeat,
+    DIAGNOSTICS.rpcCall,
+  ].map((name) => [name, new Dispatcher(name, byOwner)]),
+);
+DISPATCHERS.set(
+  DIAGNOSTICS.registryOperation,
+  new Dispatcher(DIAGNOSTICS.registryOperation, (m) => (m as { registry: object }).registry),
+);
