@@ -9,6 +9,7 @@ import {
 } from '@sidecar/core';
 import { BaseRegistry } from '@sidecar/core/plugin-kit';
 import { Cluster, type Redis } from 'ioredis';
+import { acquireClient, type Lease } from './client-pool.js';
 import { connectClient, createClient, describeTarget, type RedisClient, targetHost } from './connection.js';
 import { hexName, KeyLayout } from './keys.js';
 import {
@@ -47,7 +48,7 @@ export class RedisRegistry extends BaseRegistry {
   readonly #options: RedisRegistryOptions;
   readonly #target: string;
   #client: RedisClient | undefined;
-  #subscriber: Redis | Cluster | undefined;
+  #lease: Lease | undefined;
   #outage = false;
 
   constructor(options: RedisRegistryOptions = {}) {
@@ -76,19 +77,24 @@ export class RedisRegistry extends BaseRegistry {
 
   // ---- storage hooks -----------------------------------------------------------------------
 
+  /** One client per server and options in the process, shared by its registries (see client-pool.ts). */
   protected async connect(signal?: AbortSignal): Promise<void> {
-    const client = createClient(this.#options);
-    await connectClient(client, this.#target, this.#connectTimeout, signal);
-    client.on('error', (err: unknown) => this.#lost(err));
-    client.on('ready', () => this.#back());
-    this.#client = client;
+    const lease = await acquireClient({
+      key: this.#connectionKey(),
+      options: this.#options,
+      target: this.#target,
+      connectTimeout: this.#connectTimeout,
+      user: { lost: (err) => this.#lost(err), back: () => this.#back() },
+      ...(signal ? { signal } : {}),
+    });
+    this.#lease = lease;
+    this.#client = lease.client;
     this.#outage = false;
   }
 
   protected async disconnect(): Promise<void> {
-    this.#subscriber?.disconnect();
-    this.#subscriber = undefined;
-    this.#client?.disconnect();
+    this.#lease?.release();
+    this.#lease = undefined;
     this.#client = undefined;
   }
 
@@ -153,32 +159,24 @@ export class RedisRegistry extends BaseRegistry {
     }
   }
 
-  protected async subscribe(deliver: (change: unknown) => void, signal?: AbortSignal): Promise<void> {
-    const subscriber = this.#c().duplicate();
-    await connectClient(subscriber, this.#target, this.#connectTimeout, signal);
-    const channel = this.keys.channel;
-    subscriber.on('message', (from: string, message: string) => {
-      if (from === channel) deliver(message); // JSON text: BaseRegistry decodes it
-    });
-    // ioredis resubscribes by itself after a reconnect; changes made meanwhile were missed.
-    subscriber.on('ready', () => this.invalidateCache());
-    subscriber.on('error', (err: unknown) => this.#lost(err));
-    this.#subscriber = subscriber;
-    await subscriber.subscribe(channel);
+  protected async subscribe(): Promise<void> {
+    throw new Error('the Redis registry watches through its shared feed');
   }
 
-  protected async unsubscribe(): Promise<void> {
-    this.#subscriber?.disconnect();
-    this.#subscriber = undefined;
-  }
+  protected async unsubscribe(): Promise<void> {}
 
   /**
    * Registries of one process on the same server (same URL or the same options object) and
    * namespace share one subscriber connection and decode each change once (see BaseRegistry).
    */
   protected override feedKey(): string {
+    return `${this.#connectionKey()}\u0000${this.keys.channel}`;
+  }
+
+  /** Same server, same options: the URL and the identity of each options object. */
+  #connectionKey(): string {
     const o = this.#options;
-    return `redis\u0000${o.url ?? ''}\u0000${identity(o.redis)}/${identity(o.sentinel)}/${identity(o.cluster)}\u0000${this.keys.channel}`;
+    return `redis\u0000${o.url ?? ''}\u0000${identity(o.redis)}/${identity(o.sentinel)}/${identity(o.cluster)}`;
   }
 
   protected override async openFeed(
@@ -220,10 +218,10 @@ export class RedisRegistry extends BaseRegistry {
     for (const socket of this.#sockets()) socket.destroy();
   }
 
-  /** The sockets of the main client (every node of a Cluster) and of the subscriber. */
+  /** The sockets of the client (every node of a Cluster). */
   #sockets(): Socket[] {
     const out: Socket[] = [];
-    for (const client of [this.#client, this.#subscriber]) {
+    for (const client of [this.#client]) {
       if (!client) continue;
       const nodes = client instanceof Cluster ? client.nodes() : [client];
       for (const node of nodes) {

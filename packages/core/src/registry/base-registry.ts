@@ -67,6 +67,7 @@ export abstract class BaseRegistry extends StorageHooks implements Registry {
         this.#health.failed(err);
         this.warn(this.unavailable('sweeping expired records failed', err));
       },
+      () => this.feedKey() && `${this.feedKey()}\u0000${this.namespace}`,
     );
     this.#health = new ConnectionHealth(
       {

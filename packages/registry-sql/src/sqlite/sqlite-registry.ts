@@ -1,5 +1,5 @@
 import { type InstanceRecord, RegistryUnavailableError } from '@sidecar/core';
-import { BaseRegistry, isChangeType, StoredRecord, throwIfAborted } from '@sidecar/core/plugin-kit';
+import { BaseRegistry, StoredRecord, throwIfAborted } from '@sidecar/core/plugin-kit';
 import {
   DEFAULT_BUSY_TIMEOUT,
   DEFAULT_POLL_INTERVAL,
@@ -7,19 +7,18 @@ import {
   sqlCommon,
 } from '../options.js';
 import { escapeLike, literalPrefix } from '../sql-text.js';
-import { type SqliteConnection, SqliteFile } from './sqlite-file.js';
+import { SqliteFeed, type SqliteFeedSink } from './sqlite-feed.js';
+import { type SqliteConnection, SqliteFile, type SqliteFileSettings } from './sqlite-file.js';
 import { sqliteTables } from './sqlite-schema.js';
-import { EVENT_BATCH, type EventRow, type StoredRow } from './sqlite-statements.js';
-
-/** Largest number of event batches read per poll (bounds the time one poll may take). */
-const MAX_BATCHES_PER_POLL = 40;
+import type { StoredRow } from './sqlite-statements.js';
 
 /**
  * The SQL registry on a SQLite file (peers on one machine; the zero-configuration default),
  * through better-sqlite3: one connection per registry, WAL mode, writes in `BEGIN IMMEDIATE`
- * transactions that append their announcement to an events table. Watchers poll
- * `PRAGMA data_version` and read only the events after the last one they saw. Each poll also
- * checks that the file is still the one opened, and reopens (and migrates) a replaced file.
+ * transactions that append their announcement to an events table. Watches go through one
+ * SqliteFeed per file and namespace in the process (a poller of `PRAGMA data_version` that reads
+ * only the events after the last one seen). Every poll interval the registry also checks that
+ * the file is still the one opened, and reopens (and migrates) a replaced file.
  *
  * @example
  * ```ts
@@ -37,13 +36,10 @@ export class SqliteRegistry extends BaseRegistry {
   /** The SQLite file. */
   readonly location: string;
   readonly #file: SqliteFile;
+  readonly #settings: SqliteFileSettings;
   readonly #pollInterval: number;
   readonly #eventRetention: number;
   #timer: NodeJS.Timeout | undefined;
-  #deliver: ((change: unknown) => void) | undefined;
-  #lastEventId = 0;
-  #dataVersion = -1;
-  #readQueued = false;
   #lastPrune = 0;
   #pollFailing = false;
 
@@ -54,9 +50,8 @@ export class SqliteRegistry extends BaseRegistry {
     this.#pollInterval = options.pollInterval ?? DEFAULT_POLL_INTERVAL;
     this.#eventRetention = eventRetention;
     const busyTimeout = options.busyTimeout ?? DEFAULT_BUSY_TIMEOUT;
-    this.#file = new SqliteFile({ path: target.path, tables: sqliteTables(tablePrefix), busyTimeout }, () =>
-      this.#reopened(),
-    );
+    this.#settings = { path: target.path, tables: sqliteTables(tablePrefix), busyTimeout };
+    this.#file = new SqliteFile(this.#settings, () => this.#reopened());
   }
 
   protected async connect(signal?: AbortSignal): Promise<void> {
@@ -69,7 +64,6 @@ export class SqliteRegistry extends BaseRegistry {
   protected async disconnect(): Promise<void> {
     clearInterval(this.#timer);
     this.#timer = undefined;
-    this.#deliver = undefined;
     this.#file.close();
   }
 
@@ -79,7 +73,6 @@ export class SqliteRegistry extends BaseRegistry {
       c.put(this.namespace, { ...record, expiresAt: now + ttlMs }, now);
       return now + ttlMs;
     });
-    this.#queueRead();
     return expiresAt;
   }
 
@@ -89,7 +82,6 @@ export class SqliteRegistry extends BaseRegistry {
 
   protected remove(instanceId: string, signal?: AbortSignal): void {
     this.#use(signal, (c) => c.remove(this.namespace, instanceId, clockOf(c)));
-    this.#queueRead();
   }
 
   protected fetchByName(name: string, signal?: AbortSignal): unknown[] {
@@ -109,13 +101,11 @@ export class SqliteRegistry extends BaseRegistry {
 
   protected async sweep(signal?: AbortSignal): Promise<void> {
     const ns = this.namespace;
-    let swept = false;
     this.#use(signal, (c) => {
       const now = clockOf(c);
       // A read first: the write lock is taken only when something has expired.
       if (c.s.anyExpired.get(ns, now) !== undefined) {
         c.sweep(ns, now);
-        swept = true;
       }
       const retention = this.#eventRetention;
       if (now - this.#lastPrune > retention / 4) {
@@ -123,20 +113,24 @@ export class SqliteRegistry extends BaseRegistry {
         if (c.s.anyOldEvent.get(now - retention) !== undefined) c.s.pruneEvents.run(now - retention);
       }
     });
-    if (swept) this.#queueRead();
   }
 
-  protected async subscribe(deliver: (change: unknown) => void, signal?: AbortSignal): Promise<void> {
-    this.#use(signal, (c) => {
-      this.#lastEventId = c.s.lastEvent.get() as number;
-      this.#dataVersion = c.s.dataVersion.get() as number;
-    });
-    this.#deliver = deliver;
+  /** Every registry of the process on this file and namespace shares one poller (see SqliteFeed). */
+  protected override feedKey(): string {
+    return `sqlite\u0000${this.location}\u0000${this.#settings.tables.events}`;
   }
 
-  protected async unsubscribe(): Promise<void> {
-    this.#deliver = undefined;
+  protected override async openFeed(sink: SqliteFeedSink, signal?: AbortSignal): Promise<() => void> {
+    const feed = new SqliteFeed(this.#settings, this.namespace, sink);
+    feed.open(this.#pollInterval, signal);
+    return () => feed.close();
   }
+
+  protected async subscribe(): Promise<void> {
+    throw new Error('the SQLite registry watches through its shared feed');
+  }
+
+  protected async unsubscribe(): Promise<void> {}
 
   // ---- internals ---------------------------------------------------------------------------
 
@@ -148,8 +142,6 @@ export class SqliteRegistry extends BaseRegistry {
 
   /** The file was deleted or replaced and opened again: changes in between were missed. */
   #reopened(): void {
-    this.#lastEventId = 0;
-    this.#dataVersion = -1;
     this.invalidateCache();
     this.warn(
       new RegistryUnavailableError(
@@ -158,54 +150,16 @@ export class SqliteRegistry extends BaseRegistry {
     );
   }
 
+  /** Notices a deleted or replaced file between calls (writes would go to the old inode). */
   #poll(): void {
     try {
-      const current = this.#file.fresh();
-      if (current && this.#deliver) {
-        const version = current.s.dataVersion.get() as number;
-        if (version !== this.#dataVersion) {
-          this.#dataVersion = version;
-          this.#readEvents(current);
-        }
-      }
+      this.#file.fresh();
       this.#pollFailing = false;
     } catch (err) {
       if (this.#pollFailing) return; // one warning per outage, not one per poll
       this.#pollFailing = true;
-      this.warn(this.unavailable('watching the SQLite registry failed', err));
+      this.warn(this.unavailable('checking the SQLite registry file failed', err));
     }
-  }
-
-  /** Our own commits do not change our data_version: read our own announcements soon after. */
-  #queueRead(): void {
-    if (!this.#deliver || this.#readQueued) return;
-    this.#readQueued = true;
-    setImmediate(() => {
-      this.#readQueued = false;
-      const conn = this.#file.current;
-      if (!conn || !this.#deliver) return;
-      try {
-        this.#readEvents(conn);
-      } catch (err) {
-        this.warn(new RegistryUnavailableError(`reading registry events failed: ${String(err)}`));
-      }
-    });
-  }
-
-  #readEvents(conn: SqliteConnection): void {
-    const ns = this.namespace;
-    for (let batch = 0; batch < MAX_BATCHES_PER_POLL; batch++) {
-      const rows = conn.s.events.all(this.#lastEventId) as EventRow[];
-      for (const [id, namespace, type, text, expiresAt] of rows) {
-        this.#lastEventId = id;
-        const deliver = this.#deliver;
-        if (deliver && namespace === ns && isChangeType(type))
-          deliver({ type, record: new StoredRecord(text, expiresAt) });
-      }
-      if (rows.length < EVENT_BATCH) return;
-    }
-    // More remain: read them on the next poll.
-    this.#dataVersion = -1;
   }
 }
 
