@@ -24,6 +24,8 @@ export const DEFAULT_CONNECT_TIMEOUT = 5000;
 export const DEFAULT_DIAL_TIMEOUT = 2000;
 /** Default time an accepted connection has to send its hello, in ms. */
 export const DEFAULT_HELLO_TIMEOUT = 5000;
+/** Default number of standby connections per instance talked to (see `SidecarConfig.standby`). */
+export const DEFAULT_STANDBY = 0;
 /** Default time `start()` keeps retrying while the network or the registry is not there yet, in ms. */
 export const DEFAULT_START_TIMEOUT = 0;
 
@@ -172,6 +174,17 @@ export interface SidecarConfig<W extends readonly WrapperSpec[] = readonly Wrapp
    * @default 512
    */
   maxIncomingConnections?: number;
+  /**
+   * Connections kept ready, per instance this peer has opened a stream to: each has done its
+   * dial and handshake, so the next stream to that instance opens with no round trip (the callee
+   * sees it as a stream only once used). Refilled after each use, closed after 30 s unused, for
+   * at most 64 instances. A standby counts against the callee's `maxIncomingConnections` (as
+   * the silent connection it is, the first closed to make room). `0` opens every stream on a
+   * new connection. Callees that do not offer standby connections (older versions) are never
+   * sent one.
+   * @default 0
+   */
+  standby?: number;
   /** Order in which instances of a name are tried. @default 'round-robin' */
   strategy?: Strategy;
   /** Free-form JSON published in this peer's registry record. @default {} */

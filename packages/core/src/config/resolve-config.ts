@@ -13,6 +13,7 @@ import {
   DEFAULT_MAX_PENDING_HELLOS,
   DEFAULT_MAX_PENDING_HELLOS_PER_ADDRESS,
   DEFAULT_REGISTRY,
+  DEFAULT_STANDBY,
   DEFAULT_START_TIMEOUT,
   DEFAULT_STRATEGY,
   DEFAULT_TRANSPORTS,
@@ -145,6 +146,7 @@ export function resolveConfig(config: SidecarConfig): ResolvedConfig {
       DEFAULT_MAX_PENDING_HELLOS_PER_ADDRESS,
     ),
     maxIncomingConnections: count(config, 'maxIncomingConnections', DEFAULT_MAX_INCOMING_CONNECTIONS),
+    standby: count(config, 'standby', DEFAULT_STANDBY, 0),
     strategy,
     metadata: config.metadata ?? {},
   });
@@ -170,11 +172,11 @@ function milliseconds(
   return value;
 }
 
-function count(config: SidecarConfig, key: NumberKey, fallback: number): number {
+function count(config: SidecarConfig, key: NumberKey, fallback: number, least = 1): number {
   const value = config[key] ?? fallback;
-  if (!Number.isInteger(value) || value < 1) {
+  if (!Number.isInteger(value) || value < least) {
     throw new InvalidConfigError(
-      `config.${key} must be a whole number of at least 1, got ${String(config[key])}`,
+      `config.${key} must be a whole number of at least ${least}, got ${String(config[key])}`,
     );
   }
   return value;

@@ -4,6 +4,7 @@ import {
   ACCEPTOR,
   CLOCK,
   CONFIG,
+  DIALER,
   EVENTS,
   LOGGER,
   REGISTRY,
@@ -213,9 +214,10 @@ export class Lifecycle {
         .deregister(this.#record.current.instanceId)
         .catch((err: unknown) => this.#logger.warn(err));
     }
+    resolve(this.#container, DIALER).close();
     const streams = resolve(this.#container, STREAMS);
     if (drain > 0) await streams.drain(drain, () => this.#clock.now());
-    resolve(this.#container, ACCEPTOR).accepting = false;
+    resolve(this.#container, ACCEPTOR).stop();
     await Promise.all(this.#listeners.map((l) => l.close().catch(noop)));
     this.#listeners = [];
     streams.destroyAll();

@@ -1,12 +1,14 @@
+import type { Duplex } from 'node:stream';
 import type { DependencyContainer } from 'tsyringe';
 import type { ResolvedConfig } from '../config/resolve-config.js';
 import { CONFIG, EVENTS, LOGGER, resolve, SELF, STREAMS } from '../container/tokens.js';
 import type { EventBus, Logger } from '../contracts/services.js';
 import type { IncomingConnection } from '../contracts/transport.js';
 import { publishIncomingFailure, publishStreamOpen } from '../diagnostics.js';
+import { isSidecarError } from '../errors.js';
 import type { PeerInfo } from '../records.js';
 import { Admission } from './admission.js';
-import { acceptHello, typeConnectionErrors } from './handshake.js';
+import { acceptHello, awaitActivation, typeConnectionErrors } from './handshake.js';
 import type { Streams } from './streams.js';
 
 function noop(): void {}
@@ -24,6 +26,7 @@ export class Acceptor {
   readonly #logger: Logger;
   readonly #streams: Streams;
   readonly #admission: Admission;
+  readonly #standby = new Set<Duplex>();
 
   constructor(container: DependencyContainer) {
     this.#config = resolve(container, CONFIG);
@@ -45,7 +48,7 @@ export class Acceptor {
     const admitted = this.#admission.admit(connection);
     if (!admitted) return;
     this.#streams.track(socket);
-    const peer = await acceptHello(connection, this.#self, this.#config.helloTimeout).catch(
+    const accepted = await acceptHello(connection, this.#self, this.#config.helloTimeout).catch(
       (err: unknown) => {
         publishIncomingFailure(this.#self.instanceId, err);
         // A connection evicted to make room was reported already; its hello fails as it closes.
@@ -53,8 +56,10 @@ export class Acceptor {
         return undefined;
       },
     );
-    if (!peer || socket.destroyed) return;
+    if (!accepted || socket.destroyed) return;
     this.#admission.established(admitted);
+    const { standby, ...peer } = accepted;
+    if (standby && !(await this.#standingBy(socket))) return;
     typeConnectionErrors(socket, peer.name);
     publishStreamOpen(this.#self.instanceId, socket, 'incoming', transport);
     const context = {
@@ -72,5 +77,33 @@ export class Acceptor {
       return;
     }
     this.#events.emit('stream', stream, peer);
+  }
+
+  /** Stops accepting and closes the standby connections (the sidecar stops). */
+  stop(): void {
+    this.accepting = false;
+    for (const socket of this.#standby) socket.destroy();
+    this.#standby.clear();
+  }
+
+  /**
+   * Holds a standby connection until the caller uses it: it is no stream yet (a drain does not
+   * wait for it), but stop() closes it. Resolves false when it ends unused (normal) or breaks
+   * the protocol (a warning).
+   */
+  async #standingBy(socket: Duplex): Promise<boolean> {
+    this.#streams.untrack(socket);
+    this.#standby.add(socket);
+    try {
+      await awaitActivation(socket);
+      this.#streams.track(socket);
+      return true;
+    } catch (err) {
+      socket.destroy();
+      if (isSidecarError(err) && err.code === 'SIDECAR_ERR_PROTOCOL') this.#logger.warn(err);
+      return false;
+    } finally {
+      this.#standby.delete(socket);
+    }
   }
 }

@@ -29,6 +29,16 @@ export interface Connection {
   peer: PeerInfo;
   /** The name of the transport it came through. */
   transport?: string;
+  /** The callee holds standby connections (see StandbyPool). */
+  standby?: boolean;
+}
+
+/** Where the connector finds and refills connections opened ahead of need. */
+export interface StandbyHook {
+  /** An activated standby connection to this instance, if one is ready. */
+  take(record: InstanceRecord): Connection | undefined;
+  /** Opens standby connections to this instance in the background. */
+  refill(record: InstanceRecord): void;
 }
 
 /** What the connector needs from its sidecar. */
@@ -45,6 +55,8 @@ export interface ConnectorOptions {
   endpointStagger?: number | undefined;
   /** The time source of deadlines. @default Date.now */
   now?: () => number;
+  /** Standby connections to use and refill. @default none */
+  standby?: StandbyHook | undefined;
 }
 
 /** What one connect has learnt so far: every failure, and the endpoints not worth dialling again. */
@@ -150,7 +162,7 @@ export class Connector {
    * Connects to one given instance (its endpoints in order, then the hello) within the deadline.
    * Rejects with PeerUnreachableError listing every failure.
    */
-  async connectInstance(record: InstanceRecord, limits: ConnectLimits): Promise<Connection> {
+  async connectInstance(record: InstanceRecord, limits: ConnectLimits, standby = false): Promise<Connection> {
     if (this.#candidates(record).length === 0) {
       throw new NoCommonTransportError(
         record.name,
@@ -159,7 +171,7 @@ export class Connector {
       );
     }
     const state: ConnectState = { attempts: [], hopeless: new Set(), fatal: new Map() };
-    const connection = await this.#connectRecord(record, limits, state);
+    const connection = await this.#connectRecord(record, limits, state, standby);
     if (connection) return connection;
     if (limits.signal?.aborted) throw new AbortError(limits.signal.reason);
     throw new PeerUnreachableError(record.name, state.attempts);
@@ -170,10 +182,16 @@ export class Connector {
     record: InstanceRecord,
     limits: ConnectLimits,
     state: ConnectState,
+    standby = false,
   ): Promise<Connection | undefined> {
+    const pool = this.#options.standby;
+    if (!standby) {
+      const spare = pool?.take(record);
+      if (spare) return spare;
+    }
     const fail = (candidate: Candidate, err: Error) => {
       state.attempts.push(err);
-      publishDialFailure(this.#options.local.instanceId, candidate.transport.name, err);
+      if (!standby) publishDialFailure(this.#options.local.instanceId, candidate.transport.name, err);
       if (!isHopeless(err)) return;
       const key = keyOf(record, candidate);
       state.hopeless.add(key);
@@ -197,14 +215,17 @@ export class Connector {
         onFailure: fail,
       });
       if (!winner) return undefined;
-      publishConnectPhase(this.#options.local.instanceId, record.name, 'dial', dialStart);
+      if (!standby) publishConnectPhase(this.#options.local.instanceId, record.name, 'dial', dialStart);
       const helloStart = phaseStart();
       try {
-        const connection = await this.#hello(record, winner);
-        publishConnectPhase(this.#options.local.instanceId, record.name, 'handshake', helloStart);
+        const connection = await this.#hello(record, winner, standby);
+        if (!standby)
+          publishConnectPhase(this.#options.local.instanceId, record.name, 'handshake', helloStart);
+        if (!standby && connection.standby) pool?.refill(record);
         return connection;
       } catch (err) {
-        publishConnectPhase(this.#options.local.instanceId, record.name, 'handshake', helloStart, err);
+        if (!standby)
+          publishConnectPhase(this.#options.local.instanceId, record.name, 'handshake', helloStart, err);
         if (limits.signal?.aborted) return undefined;
         fail(winner.candidate, err as Error);
       } finally {
@@ -217,11 +238,16 @@ export class Connector {
   }
 
   /** The caller's half of the handshake on the winning socket; the attempt's timer bounds it. */
-  async #hello(record: InstanceRecord, attempt: Attempt): Promise<Connection> {
+  async #hello(record: InstanceRecord, attempt: Attempt, standby: boolean): Promise<Connection> {
     const socket = attempt.socket as Duplex;
     try {
-      const peer = await offerHello(socket, this.#options.local, record, attempt.where);
-      return { socket, peer, transport: attempt.candidate.transport.name };
+      const welcomed = await offerHello(socket, this.#options.local, record, attempt.where, standby);
+      return {
+        socket,
+        peer: welcomed.peer,
+        transport: attempt.candidate.transport.name,
+        standby: welcomed.standby,
+      };
     } catch (err) {
       throw attempt.signal.aborted ? attempt.signal.reason : err;
     }

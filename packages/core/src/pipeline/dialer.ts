@@ -20,6 +20,7 @@ import type { PeerGroup } from '../sidecar/group.js';
 import { type Connection, Connector } from './connector.js';
 import { typeConnectionErrors } from './handshake.js';
 import { LazyStream } from './lazy-stream.js';
+import { StandbyPool } from './standby-pool.js';
 import type { Streams } from './streams.js';
 
 /** Options of one `connect()`. */
@@ -43,6 +44,7 @@ export class Dialer {
   readonly #streams: Streams;
   readonly #lifecycle: Lifecycle;
   #made: Connector | undefined;
+  #pool: StandbyPool | undefined;
 
   constructor(container: DependencyContainer) {
     this.#container = container;
@@ -122,9 +124,25 @@ export class Dialer {
     return { direction: 'outgoing' as const, local: this.#self, remoteName: name, connected };
   }
 
+  /** Closes the standby connections (the sidecar stops); a later dial opens new ones. */
+  close(): void {
+    this.#pool?.close();
+    this.#pool = undefined;
+    this.#made = undefined;
+  }
+
   /** Made at the first dial, after start() loaded the registry and transport plugins. */
   #connector(): Connector {
-    this.#made ??= new Connector({
+    if (this.#made) return this.#made;
+    const pool: StandbyPool | undefined =
+      this.#config.standby > 0
+        ? new StandbyPool(this.#config.standby, (record): Promise<Connection> => {
+            const deadline = this.#clock.now() + this.#config.dialTimeout;
+            return connector.connectInstance(record, { deadline }, true);
+          })
+        : undefined;
+    this.#pool = pool;
+    const connector: Connector = new Connector({
       registry: resolve(this.#container, REGISTRY),
       transports: [...resolve(this.#container, TRANSPORTS)],
       local: this.#self,
@@ -133,7 +151,9 @@ export class Dialer {
       dialPolicy: this.#config.dialPolicy,
       endpointStagger: this.#config.endpointStagger,
       now: () => this.#clock.now(),
+      standby: pool,
     });
-    return this.#made;
+    this.#made = connector;
+    return connector;
   }
 }

@@ -9,7 +9,15 @@ import {
   TimeoutError,
 } from '../errors.js';
 import type { InstanceRecord, PeerInfo } from '../records.js';
-import { encodeHello, type HelloPeer, helloProblem, type RefuseReason, readHello } from '../wire/hello.js';
+import {
+  ACTIVATE,
+  encodeHello,
+  type HelloPeer,
+  helloProblem,
+  type RefuseReason,
+  readHello,
+  STANDBY_FEATURE,
+} from '../wire/hello.js';
 
 /**
  * The handshake: the first frames on every connection (format in wire/hello.ts). The caller
@@ -31,22 +39,31 @@ const REFUSAL_HINTS: { [reason: string]: string } = {
 
 function noop(): void {}
 
+/** What the caller learns from a handshake. */
+export interface Welcomed {
+  peer: PeerInfo;
+  /** The callee holds standby connections (it listed the feature in its welcome). */
+  standby: boolean;
+}
+
 /**
- * The caller's half, on a dialled socket: sends the hello for `record`, reads the answer and
- * checks it comes from that very instance. Resolves with the peer; on anything else destroys the
- * socket and rejects (HelloRefusedError, ProtocolError, ConnectionClosedError). `where` names the
- * endpoint in error messages.
+ * The caller's half, on a dialled socket: sends the hello for `record` (a standby one when
+ * `standby`), reads the answer and checks it comes from that very instance. Resolves with the
+ * peer; on anything else destroys the socket and rejects (HelloRefusedError, ProtocolError,
+ * ConnectionClosedError). `where` names the endpoint in error messages.
  */
 export async function offerHello(
   socket: Duplex,
   self: HelloPeer,
   record: InstanceRecord,
   where: string,
-): Promise<PeerInfo> {
+  standby = false,
+): Promise<Welcomed> {
   try {
     socket.on('error', noop);
+    const to = { name: record.name, instanceId: record.instanceId };
     socket.write(
-      encodeHello({ type: 'hello', from: self, to: { name: record.name, instanceId: record.instanceId } }),
+      encodeHello(standby ? { type: 'hello', from: self, to, standby } : { type: 'hello', from: self, to }),
     );
     const answer = await readHello(socket);
     if (answer.type === 'refuse') {
@@ -68,11 +85,53 @@ export async function offerHello(
         `${where} is ${JSON.stringify(from?.name)}, not "${record.name}" (stale address)`,
       );
     }
-    return { name: record.name, instanceId: record.instanceId, namespace: record.namespace };
+    const peer = { name: record.name, instanceId: record.instanceId, namespace: record.namespace };
+    const features = (answer as { features?: unknown }).features;
+    return { peer, standby: Array.isArray(features) && features.includes(STANDBY_FEATURE) };
   } catch (err) {
     socket.destroy();
     throw err;
   }
+}
+
+/**
+ * Turns a standby connection into a stream: the caller's ACTIVATE byte. Written before any data,
+ * so it always arrives first.
+ */
+export function activate(socket: Duplex): void {
+  socket.write(ACTIVATE_FRAME);
+}
+
+const ACTIVATE_FRAME = Buffer.from([ACTIVATE]);
+
+/**
+ * The callee's wait on a standby connection: resolves when the caller's first byte after the
+ * hello is ACTIVATE (consumed; what follows stays to be read), rejects with ProtocolError on any
+ * other byte and with ConnectionClosedError when the caller closes it first (a standby it no
+ * longer needs).
+ */
+export function awaitActivation(stream: Duplex): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = (err?: Error) => {
+      stream.off('readable', onReadable);
+      stream.off('end', onEnd);
+      stream.off('close', onEnd);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onEnd = () => done(new ConnectionClosedError('the caller closed a standby connection'));
+    function onReadable() {
+      const first = stream.read(1) as Buffer | null;
+      if (first === null) return;
+      if (first[0] !== ACTIVATE)
+        return done(new ProtocolError('a standby connection sent data before ACTIVATE'));
+      done();
+    }
+    stream.on('readable', onReadable);
+    stream.once('end', onEnd);
+    stream.once('close', onEnd);
+    onReadable();
+  });
 }
 
 function refuse(connection: IncomingConnection, reason: RefuseReason, message: string): never {
@@ -95,7 +154,7 @@ export async function acceptHello(
   connection: IncomingConnection,
   self: HelloPeer,
   timeout: number,
-): Promise<PeerInfo> {
+): Promise<PeerInfo & { standby: boolean }> {
   const { stream } = connection;
   // A plain timer (not an AbortSignal): cheaper on the accept path of every connection.
   const timer = setTimeout(
@@ -133,7 +192,12 @@ export async function acceptHello(
       );
     }
     stream.write(welcomeOf(self));
-    return { name: from.name, instanceId: from.instanceId, namespace: from.namespace };
+    return {
+      name: from.name,
+      instanceId: from.instanceId,
+      namespace: from.namespace,
+      standby: frame.standby === true,
+    };
   } catch (err) {
     if (!stream.writableEnded) stream.destroy();
     if (isSidecarError(err)) throw err;
@@ -149,7 +213,7 @@ const welcomes = new WeakMap<HelloPeer, Buffer>();
 function welcomeOf(self: HelloPeer): Buffer {
   let frame = welcomes.get(self);
   if (!frame) {
-    frame = encodeHello({ type: 'welcome', from: self });
+    frame = encodeHello({ type: 'welcome', from: self, features: [STANDBY_FEATURE] });
     welcomes.set(self, frame);
   }
   return frame;

@@ -33,8 +33,14 @@ export class Streams {
 
   /** Counts a connection as open until it closes. */
   track(connection: Duplex): void {
+    if (this.#open.has(connection)) return;
     this.#open.add(connection);
     connection.once('close', () => this.#open.delete(connection));
+  }
+
+  /** Stops counting a connection (a standby one, which is no stream yet). */
+  untrack(connection: Duplex): void {
+    this.#open.delete(connection);
   }
 
   /**

@@ -42,9 +42,18 @@ export type RefuseReason =
 
 /** Any frame of the hello exchange. */
 export type HelloFrame =
-  | { type: 'hello'; from: HelloPeer; to: { name: string; instanceId?: string } }
-  | { type: 'welcome'; from: HelloPeer }
+  | { type: 'hello'; from: HelloPeer; to: { name: string; instanceId?: string }; standby?: boolean }
+  | { type: 'welcome'; from: HelloPeer; features?: string[] }
   | { type: 'refuse'; reason: RefuseReason; message: string };
+
+/**
+ * What a callee that supports standby connections lists in its welcome's `features`: a caller may
+ * then open connections ahead of need (`standby: true` in the hello), which the callee holds,
+ * without a `stream` event, until the caller sends ACTIVATE as the first byte after the hello.
+ */
+export const STANDBY_FEATURE = 'standby';
+/** The byte that turns a standby connection into a stream. */
+export const ACTIVATE = 0x01;
 
 /** Encodes a hello frame (one allocation: header and body in the same buffer). */
 export function encodeHello(frame: HelloFrame): Buffer {
@@ -100,6 +109,8 @@ export function helloProblem(frame: HelloFrame): string | undefined {
     validateNamespace(from.namespace);
     validateName(to.name);
     if (to.instanceId !== undefined) validateInstanceId(to.instanceId);
+    const standby = (frame as { standby?: unknown }).standby;
+    if (standby !== undefined && typeof standby !== 'boolean') return "the hello's standby is not a boolean";
   } catch (err) {
     return (err as Error).message;
   }

@@ -1,0 +1,151 @@
+/**
+ * Standby connections (config.standby): after a first stream to an instance, the caller keeps one
+ * connection that has already said hello, and the next stream to that instance uses it (no new
+ * dial). The callee sees it as a stream only once used. Hostile and old peers first.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import { MemoryRegistry, type SidecarError } from '@sidecar/core';
+import { eventually, readAll } from '@sidecar/core/testing';
+import { encodeHello, HELLO_MAGIC, readHello } from '@sidecar/core/wire';
+import { afterEach, describe, expect, it } from 'vitest';
+import { plugin, RecordingTransport, roundTrip, started, stopAll, storeUrl } from './dial-helpers.js';
+
+afterEach(stopAll);
+
+async function echoServer(extra = {}) {
+  const app = await started('server', extra);
+  const streams: unknown[] = [];
+  const warnings: SidecarError[] = [];
+  app.on('warning', (w) => warnings.push(w));
+  app.on('stream', (stream) => {
+    streams.push(stream);
+    stream.pipe(stream);
+  });
+  return { app, streams, warnings };
+}
+
+describe('standby connections', () => {
+  it('a hello with standby that sends data before ACTIVATE is refused with a warning and never becomes a stream', async () => {
+    const { app, streams, warnings } = await echoServer();
+    const caller = new RecordingTransport('memory');
+    const socket = await caller.dial(app.record.endpoints[0] as never, {});
+    socket.on('error', () => {});
+    socket.write(
+      encodeHello({
+        type: 'hello',
+        from: { name: 'mallory', instanceId: 'm1', namespace: 'default' },
+        to: { name: 'server', instanceId: app.instanceId },
+        standby: true,
+      }),
+    );
+    const welcome = await readHello(socket);
+    expect(welcome.type).toBe('welcome');
+    socket.write('GET / HTTP/1.1\r\n\r\n');
+    await eventually(() => expect(warnings.map((w) => w.code)).toContain('SIDECAR_ERR_PROTOCOL'));
+    await eventually(() => expect(socket.destroyed || socket.readableEnded).toBe(true));
+    expect(streams).toHaveLength(0);
+  });
+
+  it('a standby hello whose standby is not a boolean is refused as a bad hello', async () => {
+    const { app, warnings } = await echoServer();
+    const socket = await new RecordingTransport('memory').dial(app.record.endpoints[0] as never, {});
+    socket.on('error', () => {});
+    const frame = encodeHello({
+      type: 'hello',
+      from: { name: 'mallory', instanceId: 'm1', namespace: 'default' },
+      to: { name: 'server' },
+    });
+    const body = JSON.parse(frame.subarray(HELLO_MAGIC.length + 3).toString()) as Record<string, unknown>;
+    body.standby = 'yes';
+    socket.write(encodeHello(body as never));
+    const answer = await readHello(socket);
+    expect(answer).toMatchObject({ type: 'refuse', reason: 'bad-hello' });
+    await eventually(() => expect(warnings.map((w) => w.code)).toContain('SIDECAR_ERR_HELLO_REFUSED'));
+  });
+
+  it('the second stream to an instance uses the standby connection: no new dial, the callee sees two streams', async () => {
+    const { streams } = await echoServer();
+    const transport = new RecordingTransport('memory');
+    const caller = await started('caller', { transports: [plugin(transport)], standby: 1 });
+    expect(await roundTrip(caller, 'one')).toBe('one');
+    await eventually(() => expect(transport.dialed).toHaveLength(2)); // the first stream, then its standby
+    expect(streams).toHaveLength(1); // the standby is no stream yet
+    expect(await roundTrip(caller, 'two')).toBe('two');
+    expect(streams).toHaveLength(2);
+    await eventually(() => expect(transport.dialed).toHaveLength(3)); // refilled after use
+    // to() takes a standby connection as well, and bytes flow both ways on it
+    const stream = caller.to('server');
+    stream.end('three');
+    expect((await readAll(stream)).toString()).toBe('three');
+    await eventually(() => expect(transport.dialed).toHaveLength(4));
+  });
+
+  it('standby: 0 (the default) opens every stream on a new connection', async () => {
+    await echoServer();
+    const transport = new RecordingTransport('memory');
+    const caller = await started('caller', { transports: [plugin(transport)] });
+    expect(await roundTrip(caller, 'one')).toBe('one');
+    expect(await roundTrip(caller, 'two')).toBe('two');
+    expect(transport.dialed).toHaveLength(2);
+  });
+
+  it('a callee stopping with a drain does not wait for standby connections, and closes them', async () => {
+    const { app } = await echoServer();
+    const transport = new RecordingTransport('memory');
+    const caller = await started('caller', { transports: [plugin(transport)], standby: 1 });
+    expect(await roundTrip(caller, 'one')).toBe('one');
+    await eventually(() => expect(transport.dialed).toHaveLength(2));
+    const began = performance.now();
+    await app.stop({ drain: 5000 });
+    expect(performance.now() - began).toBeLessThan(4000); // a bound, not a speed claim
+  });
+
+  it('an old callee (no standby feature in its welcome) never gets a standby hello', async () => {
+    const hellos: Array<Record<string, unknown>> = [];
+    const old = await oldCallee(hellos);
+    const registry = new MemoryRegistry({ store: storeUrl().slice('memory:'.length) });
+    await registry.start();
+    await registry.register(
+      {
+        name: 'server',
+        instanceId: 'old1',
+        namespace: 'default',
+        endpoints: [{ transport: 'tcp', host: '127.0.0.1', port: (old.address() as { port: number }).port }],
+        methods: [],
+        metadata: {},
+        registeredAt: Date.now(),
+      },
+      60_000,
+    );
+    try {
+      const caller = await started('caller', { transports: ['tcp'], standby: 1 });
+      for (const text of ['one', 'two']) expect(await roundTrip(caller, text)).toBe(text);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(hellos).toHaveLength(2);
+      expect(hellos.every((h) => h.standby === undefined)).toBe(true);
+    } finally {
+      await registry.stop();
+      old.close();
+    }
+  });
+});
+
+/** A callee that speaks the hello as before standby connections: its welcome lists no features. */
+function oldCallee(hellos: Array<Record<string, unknown>>): Promise<Server> {
+  return new Promise((resolve) => {
+    const server = createServer({ allowHalfOpen: true }, (socket: Socket) => {
+      socket.on('error', () => {});
+      void readHello(socket).then((frame) => {
+        hellos.push(frame as unknown as Record<string, unknown>);
+        socket.write(
+          encodeHello({
+            type: 'welcome',
+            from: { name: 'server', instanceId: 'old1', namespace: 'default' },
+          }),
+        );
+        socket.pipe(socket);
+      });
+    });
+    server.listen(0, '127.0.0.1', () => resolve(server));
+  });
+}
