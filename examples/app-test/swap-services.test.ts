@@ -42,11 +42,16 @@ describe('an app swapping core services in its tests', () => {
   it('swaps the dialer: streams go to an in-process fake of the greeter', async () => {
     await using client = createSidecar({ name: 'test-client', ...memory() });
     const asked: string[] = [];
-    // The fake keeps the real dialer's other methods; only `open` (what `to(name)` uses) changes.
-    const fake = Object.create(resolve(client.container, DIALER)) as Dialer;
-    fake.open = (name) => {
-      asked.push(name);
-      return fakeGreeter();
+    const real = resolve(client.container, DIALER);
+    // Any object of the Dialer shape will do; this one fakes `open` (what `to(name)` uses).
+    const fake: Dialer = {
+      open(name) {
+        asked.push(name);
+        return fakeGreeter();
+      },
+      connect: (name, options) => real.connect(name, options),
+      connectAll: (group, options) => real.connectAll(group, options),
+      close: () => real.close(),
     };
     provide(client.container, DIALER, { useValue: fake });
     await client.start();

@@ -28,7 +28,9 @@ describe('standby connections', () => {
   it('a hello with standby that sends data before ACTIVATE is refused with a warning and never becomes a stream', async () => {
     const { app, streams, warnings } = await echoServer();
     const caller = new RecordingTransport('memory');
-    const socket = await caller.dial(app.record.endpoints[0] as never, {});
+    const socket = await caller.dial(app.record.endpoints[0] as never, {
+      expect: { name: 'server', namespace: 'default' },
+    });
     socket.on('error', () => {});
     socket.write(
       encodeHello({
@@ -48,7 +50,9 @@ describe('standby connections', () => {
 
   it('a standby hello whose standby is not a boolean is refused as a bad hello', async () => {
     const { app, warnings } = await echoServer();
-    const socket = await new RecordingTransport('memory').dial(app.record.endpoints[0] as never, {});
+    const socket = await new RecordingTransport('memory').dial(app.record.endpoints[0] as never, {
+      expect: { name: 'server', namespace: 'default' },
+    });
     socket.on('error', () => {});
     const frame = encodeHello({
       type: 'hello',

@@ -4,7 +4,7 @@ import type { Clock, EventBus } from '../contracts/services.js';
 import { InternalError, isSidecarError } from '../errors.js';
 import type { Lifecycle } from '../lifecycle/lifecycle.js';
 import { Acceptor } from '../pipeline/acceptor.js';
-import { Dialer } from '../pipeline/dialer.js';
+import { DefaultDialer } from '../pipeline/dialer.js';
 import { Streams } from '../pipeline/streams.js';
 import type { WrapperChain } from '../pipeline/wrapper-chain.js';
 import type { PeerInfo } from '../records.js';
@@ -59,6 +59,6 @@ export function registerCoreServices(container: DependencyContainer, parts: Core
     useFactory: (c) => new Streams(resolve(c, EVENTS), resolve(c, WRAPPERS)),
   });
   provide(container, LIFECYCLE, { useFactory: parts.lifecycle });
-  provide(container, DIALER, { useFactory: (c) => new Dialer(c) });
+  provide(container, DIALER, { useFactory: (c) => new DefaultDialer(c) });
   provide(container, ACCEPTOR, { useFactory: (c) => new Acceptor(c) });
 }

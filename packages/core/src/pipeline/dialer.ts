@@ -31,11 +31,23 @@ export interface ConnectOptions {
   timeout?: number | undefined;
 }
 
+/** What the `DIALER` token holds: the outgoing path. Replace it (in tests) with any object of this shape. */
+export interface Dialer {
+  /** A wrapped stream to `name`, returned at once and connected on first use (`to(name)`). */
+  open(name: string): Duplex;
+  /** Resolves with a connected, wrapped stream to `name`, or rejects with a typed error. */
+  connect(name: string, options?: ConnectOptions): Promise<Duplex>;
+  /** Opens a stream to every live instance matching the group's pattern that it has none with yet. */
+  connectAll(group: PeerGroup<Duplex>, options?: { signal?: AbortSignal }): Promise<Duplex[]>;
+  /** Lets go of what it holds between streams (the sidecar stops). */
+  close(): void;
+}
+
 /**
  * The outgoing path, one for `to()`, `connect()` and groups: name (or record) -> instance ->
  * transport -> dial -> handshake (the Connector) -> wrap -> dispatch (Streams).
  */
-export class Dialer {
+export class DefaultDialer implements Dialer {
   readonly #container: DependencyContainer;
   readonly #config: ResolvedConfig;
   readonly #self: PeerInfo;
