@@ -33,11 +33,11 @@ import {
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** Bytes sent per throughput sample. */
-const TOTAL = Number(process.env.SIDECAR_BENCH_TCP_MIB ?? 128) * 2 ** 20;
+const TOTAL = Number(process.env.SIDECAR_BENCH_TCP_MIB ?? 64) * 2 ** 20;
 /** Size of each write: 64 KiB, the size Node's socket reads hand over on Linux loopback. */
 const CHUNK = Buffer.alloc(64 * 1024, 7);
 /** Throughput samples per subject (interleaved rounds). */
-const ROUNDS = Number(process.env.SIDECAR_BENCH_TCP_ROUNDS ?? 9);
+const ROUNDS = Number(process.env.SIDECAR_BENCH_TCP_ROUNDS ?? 30);
 /** Throughput samples of the js-libp2p comparison (slower, so fewer). */
 const LIBP2P_ROUNDS = 5;
 /** Pause before each throughput sample, after a forced GC, in ms. */
@@ -317,7 +317,13 @@ async function measureThroughput(
     cpuBound[key] = [...(cpuBound[key] ?? []), r.cpuBoundMbps];
     return r.mbps;
   };
-  const raw = async () => transfer(await rawConnect(far.sinkPort));
+  // Like sidecar's welcome, the raw sink's "r" tells the far side has accepted: without it the raw
+  // transfer started before the accept and was measured 10-30% slower (see docs/performance.md).
+  const raw = async () => {
+    const socket = await rawConnect(far.sinkPort);
+    await new Promise((resolve) => socket.once('data', resolve));
+    return transfer(socket);
+  };
   const main = {
     raw: sample('raw', raw),
     rawAgain: sample('rawAgain', raw),

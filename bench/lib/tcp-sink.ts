@@ -1,7 +1,7 @@
 /**
  * The far side of the TCP benchmark, in its own process (as a real peer would be), all on
  * 127.0.0.1: a raw net server that answers one byte with one byte (connect + round trip), a raw
- * net sink, a sidecar named "sink" on the given SQLite registry, and a js-libp2p node serving the
+ * net sink (which says "r" first, once it has accepted), a sidecar named "sink" on the given SQLite registry, and a js-libp2p node serving the
  * same sink. Each sink reads until the end and answers `<bytes> <cpu us of this process>\n`.
  * Prints `ready PINGPORT SINKPORT LIBP2PADDR` and runs until stdin closes.
  */
@@ -42,7 +42,12 @@ const ping = createServer({ noDelay: true }, (socket) => {
   socket.on('error', () => {});
   socket.on('data', () => socket.write('k'));
 });
-const sink = createServer({ noDelay: true, allowHalfOpen: true }, countAndAnswer);
+// The raw sink says "r" once it has accepted, as sidecar's welcome does: a sender that started
+// before the far side accepted would measure a different (and slower) start of the transfer.
+const sink = createServer({ noDelay: true, allowHalfOpen: true }, (socket) => {
+  socket.write('r');
+  countAndAnswer(socket);
+});
 const [pingPort, sinkPort] = await Promise.all([listen(ping), listen(sink)]);
 const peer = createSidecar({ name: 'sink', registry, events: false });
 peer.on('stream', countAndAnswer);
