@@ -132,14 +132,24 @@ async function main(): Promise<void> {
   const far = await startFarSide();
   const client = createSidecar({ name: 'client', registry: far.registry, events: false, register: false });
   await client.start();
+  // The same, keeping one standby connection per instance talked to (config.standby).
+  const ready = createSidecar({
+    name: 'client-standby',
+    registry: far.registry,
+    events: false,
+    register: false,
+    standby: 1,
+  });
+  await ready.start();
   const libp2p = await startLibp2p(false);
   try {
     await client.connect('sink').then((s) => s.destroy()); // warms the lookup cache
+    await ready.connect('sink').then((s) => s.destroy()); // and opens the first standby connection
     const profile = process.env.SIDECAR_BENCH_PROFILE;
     if (profile === 'connect' || profile === 'ping')
       return await profileConnects(client, far, profile === 'ping');
     const loadBefore = loadNow();
-    const connects = await measureConnects(client, libp2p, far);
+    const connects = await measureConnects(client, ready, libp2p, far);
     const { mbps, libp2pMbps, cpu, cpuBound } = await measureThroughput(client, libp2p, far);
     const stream = (what: string, referenceLabel: string, goal?: string) => ({
       what,
@@ -215,6 +225,12 @@ async function main(): Promise<void> {
         false,
       ),
       compareSamples(
+        latency('stream to a peer already talked to (standby: 1)', 'raw net.connect', '<= 1.0'),
+        connects.standby,
+        connects.raw,
+        false,
+      ),
+      compareSamples(
         latency(`connect by name (${LIBP2P_CONNECTS} each)`, 'js-libp2p dial + noise + yamux stream'),
         connects.byNameVsLibp2p,
         connects.libp2p,
@@ -230,7 +246,7 @@ async function main(): Promise<void> {
     );
     console.log(`loadavg before ${loadBefore}, after ${loadNow()}`);
   } finally {
-    await Promise.all([client.stop(), libp2p.stop()]);
+    await Promise.all([client.stop(), ready.stop(), libp2p.stop()]);
     await far.stop();
   }
 }
@@ -242,6 +258,7 @@ async function main(): Promise<void> {
  */
 async function measureConnects(
   client: Sidecar,
+  ready: Sidecar,
   libp2p: Awaited<ReturnType<typeof startLibp2p>>,
   far: FarSide,
 ) {
@@ -267,6 +284,11 @@ async function measureConnects(
         (s) => s.destroy(),
       ),
     byName,
+    standby: () =>
+      timed(
+        () => ready.connect('sink'),
+        (s) => s.destroy(),
+      ),
   };
   await interleave(subjects, WARMUP);
   const main = await interleave(subjects, CONNECTS);
