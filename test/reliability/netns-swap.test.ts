@@ -107,6 +107,13 @@ describe('netns: two hosts swap addresses', () => {
     expect(held.every((l) => (l.from as { name: string }).name === (l.from as { app: string }).app)).toBe(
       true,
     );
+    // A held stream ends when its old address answers with a reset: on a loaded machine that can
+    // come a little after the caller is done, so wait for it (bounded) rather than look once.
+    for (const holder of holders) {
+      for (const index of [0, 1]) {
+        await holder?.waitFor((l) => l.t === 'hold-end' && l.index === index, 20_000, `hold-end ${index}`);
+      }
+    }
     const ends = holders.flatMap((h) => h?.of('hold-end') ?? []);
     expect(ends.length).toBe(4);
     const streamErrors = ends.map(
