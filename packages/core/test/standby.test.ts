@@ -4,10 +4,12 @@
  * dial). The callee sees it as a stream only once used. Hostile and old peers first.
  */
 import { createServer, type Server, type Socket } from 'node:net';
+import { PassThrough } from 'node:stream';
 import { MemoryRegistry, type SidecarError } from '@sidecar/core';
 import { eventually, readAll } from '@sidecar/core/testing';
-import { encodeHello, HELLO_MAGIC, readHello } from '@sidecar/core/wire';
+import { ACTIVATE, encodeHello, HELLO_MAGIC, readHello } from '@sidecar/core/wire';
 import { afterEach, describe, expect, it } from 'vitest';
+import { StandbyPool } from '../src/pipeline/standby-pool.js';
 import { plugin, RecordingTransport, roundTrip, started, stopAll, storeUrl } from './dial-helpers.js';
 
 afterEach(stopAll);
@@ -153,3 +155,50 @@ function oldCallee(hellos: Array<Record<string, unknown>>): Promise<Server> {
     server.listen(0, '127.0.0.1', () => resolve(server));
   });
 }
+
+describe('the standby pool', () => {
+  const record = (host: string) => ({
+    name: 'server',
+    instanceId: 'i1',
+    namespace: 'default',
+    endpoints: [{ transport: 'tcp', host, port: 7000 }],
+    methods: [],
+    metadata: {},
+    registeredAt: 0,
+    expiresAt: 0,
+  });
+
+  it('closes a standby dialled at an address the record no longer lists (the peer moved), and uses none', async () => {
+    const sockets: PassThrough[] = [];
+    const pool = new StandbyPool(1, async (r) => {
+      const socket = new PassThrough();
+      sockets.push(socket);
+      return { socket, peer: r, endpoint: r.endpoints[0] };
+    });
+    pool.refill(record('10.0.0.5'));
+    await eventually(() => expect(sockets).toHaveLength(1));
+    await new Promise((r) => setImmediate(r));
+    expect(pool.take(record('10.0.0.9'))).toBeUndefined();
+    expect(sockets[0]?.destroyed).toBe(true);
+    pool.close();
+  });
+
+  it('hands a standby out once, activated, and refills', async () => {
+    const sockets: PassThrough[] = [];
+    const pool = new StandbyPool(1, async (r) => {
+      const socket = new PassThrough();
+      sockets.push(socket);
+      return { socket, peer: r, endpoint: r.endpoints[0] };
+    });
+    pool.refill(record('10.0.0.5'));
+    await eventually(() => expect(sockets).toHaveLength(1));
+    await new Promise((r) => setImmediate(r));
+    const taken = pool.take(record('10.0.0.5'));
+    expect(taken?.socket).toBe(sockets[0]);
+    expect((sockets[0]?.read() as Buffer)[0]).toBe(ACTIVATE);
+    expect(pool.take(record('10.0.0.5'))).toBeUndefined(); // the refill is still under way
+    await eventually(() => expect(sockets).toHaveLength(2));
+    pool.close();
+    expect(sockets[1]?.destroyed).toBe(true);
+  });
+});

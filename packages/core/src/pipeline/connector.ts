@@ -10,7 +10,7 @@ import {
   PeerNotFoundError,
   PeerUnreachableError,
 } from '../errors.js';
-import type { InstanceRecord, PeerInfo } from '../records.js';
+import type { Endpoint, InstanceRecord, PeerInfo } from '../records.js';
 import { delay } from '../util/abort.js';
 import type { HelloPeer } from '../wire/hello.js';
 import { checkDialPolicy, type DialPolicy } from './dial-policy.js';
@@ -31,6 +31,8 @@ export interface Connection {
   transport?: string;
   /** The callee holds standby connections (see StandbyPool). */
   standby?: boolean;
+  /** The endpoint it was dialled at. */
+  endpoint?: Endpoint;
 }
 
 /** Where the connector finds and refills connections opened ahead of need. */
@@ -247,6 +249,7 @@ export class Connector {
         peer: welcomed.peer,
         transport: attempt.candidate.transport.name,
         standby: welcomed.standby,
+        endpoint: attempt.candidate.endpoint,
       };
     } catch (err) {
       throw attempt.signal.aborted ? attempt.signal.reason : err;

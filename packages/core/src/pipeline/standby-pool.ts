@@ -7,6 +7,15 @@ export const STANDBY_IDLE_MS = 30_000;
 /** At most this many instances have standby connections at once; the least recently used go first. */
 export const MAX_STANDBY_INSTANCES = 64;
 
+/** True while the record still lists the endpoint the connection was dialled at. */
+function listed(record: InstanceRecord, connection: Connection): boolean {
+  const at = connection.endpoint;
+  return (
+    at === undefined ||
+    record.endpoints.some((e) => e.transport === at.transport && e.host === at.host && e.port === at.port)
+  );
+}
+
 interface Spare {
   connection: Connection;
   timer: NodeJS.Timeout;
@@ -33,11 +42,17 @@ export class StandbyPool {
     this.#open = open;
   }
 
-  /** A spare to `record`'s instance, activated: a stream now. Undefined when none is ready. */
+  /**
+   * A spare to `record`'s instance, activated: a stream now. Undefined when none is ready. A spare
+   * dialled at an endpoint the record no longer lists (the peer moved: DHCP) is closed, not used.
+   */
   take(record: InstanceRecord): Connection | undefined {
     const spares = this.#spares.get(record.instanceId);
     let spare = spares?.shift();
-    while (spare?.connection.socket.destroyed) spare = spares?.shift();
+    while (spare && (spare.connection.socket.destroyed || !listed(record, spare.connection))) {
+      this.#drop(spare);
+      spare = spares?.shift();
+    }
     if (spares?.length === 0) this.#spares.delete(record.instanceId);
     if (!spare) return undefined;
     clearTimeout(spare.timer);
