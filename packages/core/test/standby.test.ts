@@ -168,7 +168,8 @@ describe('the standby pool', () => {
     expiresAt: 0,
   });
 
-  it('closes a standby dialled at an address the record no longer lists (the peer moved), and uses none', async () => {
+  /** A pool of one whose connections are PassThroughs, with its first standby in place. */
+  async function filledPool() {
     const sockets: PassThrough[] = [];
     const pool = new StandbyPool(1, async (r) => {
       const socket = new PassThrough();
@@ -178,21 +179,18 @@ describe('the standby pool', () => {
     pool.refill(record('10.0.0.5'));
     await eventually(() => expect(sockets).toHaveLength(1));
     await new Promise((r) => setImmediate(r));
+    return { pool, sockets };
+  }
+
+  it('closes a standby dialled at an address the record no longer lists (the peer moved), and uses none', async () => {
+    const { pool, sockets } = await filledPool();
     expect(pool.take(record('10.0.0.9'))).toBeUndefined();
     expect(sockets[0]?.destroyed).toBe(true);
     pool.close();
   });
 
   it('hands a standby out once, activated, and refills', async () => {
-    const sockets: PassThrough[] = [];
-    const pool = new StandbyPool(1, async (r) => {
-      const socket = new PassThrough();
-      sockets.push(socket);
-      return { socket, peer: r, endpoint: r.endpoints[0] };
-    });
-    pool.refill(record('10.0.0.5'));
-    await eventually(() => expect(sockets).toHaveLength(1));
-    await new Promise((r) => setImmediate(r));
+    const { pool, sockets } = await filledPool();
     const taken = pool.take(record('10.0.0.5'));
     expect(taken?.socket).toBe(sockets[0]);
     expect((sockets[0]?.read() as Buffer)[0]).toBe(ACTIVATE);
