@@ -2,12 +2,14 @@
  * The cost of `@sidecar/metrics`: stream throughput and pillion calls/s with metrics on against
  * metrics off, in one run. Each mode runs in its own process (diagnostics channels are
  * process-wide: a subscriber in the same process would tax the "off" peers too), with a server
- * and a client sidecar over TCP on 127.0.0.1. The parent interleaves short slices of both modes,
- * so load from elsewhere on the machine hits both alike, and prints each figure (mean rate,
- * median CPU time per unit of work) and the ratio on/off: the median of the per-slice ratios
- * (goal: >= 0.97). The workers load the compiled packages (run `pnpm build` first), as an
- * application does. Bounded to about 60 s. `BENCH_METRICS_AA=1` runs both workers with metrics
- * off: that A/A run shows how far apart two equal subjects land on this machine (the noise floor).
+ * and a client sidecar over TCP on 127.0.0.1. Three workers: `off`, `on`, and a second `off`
+ * (`off'`): the A/A pair off'/off shows how far apart two equal subjects land on this machine in
+ * this run (the noise floor the on/off figure must be read against). The parent runs many short
+ * slices, each slice every worker once in a rotating order, so load from elsewhere hits all
+ * alike; each figure is the median of the per-slice ratios, with its spread (the 25th and 75th
+ * percentiles). CPU time per unit of work is printed too (steadier on a busy machine). The
+ * workers load the compiled packages (run `pnpm build` first), as an application does. Bounded
+ * to about 70 s.
  *
  *   pnpm bench:metrics
  */
@@ -20,20 +22,23 @@ import { fileURLToPath } from 'node:url';
 import { createSidecar } from '@sidecar/core';
 import { metrics } from '@sidecar/metrics';
 import { pillion } from '@sidecar/wrapper-pillion';
+import { type Comparison, percentile, printComparisons } from './lib/measure.js';
 
 process.env.SIDECAR_HOST = '127.0.0.1';
-const SLICES = 12;
-const SLICE_MS = 1000;
+const SLICES = 30;
+const SLICE_MS = 350;
 const IN_FLIGHT = 100;
 const CHUNK = Buffer.alloc(64 * 1024, 7);
 
-type Mode = 'on' | 'off';
+/** `off2` is a second, identical `off` worker: the A/A reference. */
+type Mode = 'on' | 'off' | 'off2';
+const MODES: Mode[] = ['off', 'on', 'off2'];
 type Task = 'stream' | 'calls';
 
 /** The worker: two sidecar pairs (raw streams, pillion), metrics on or off; runs tasks from stdin. */
 async function worker(mode: Mode): Promise<void> {
   const registry = `memory:bench-metrics-${mode}-${process.pid}` as const;
-  const on = mode === 'on' && !process.env.BENCH_METRICS_AA;
+  const on = mode === 'on';
   const extra = on ? [metrics()] : [];
   const sink = createSidecar({ name: 'sink', registry, wrappers: [...extra] });
   const source = createSidecar({ name: 'source', registry, wrappers: [...extra] });
@@ -138,23 +143,22 @@ class Worker {
   }
 }
 
-const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+/** The median of per-slice ratios a[i]/b[i], with the 25th and 75th percentiles. */
+function paired(a: number[], b: number[]): { median: number; p25: number; p75: number } {
+  const ratios = a.map((x, i) => x / (b[i] as number));
+  return { median: percentile(ratios, 50), p25: percentile(ratios, 25), p75: percentile(ratios, 75) };
+}
 
 async function main(): Promise<void> {
-  const workers = { off: new Worker('off'), on: new Worker('on') };
+  const workers = Object.fromEntries(MODES.map((m) => [m, new Worker(m)])) as Record<Mode, Worker>;
   for (const w of Object.values(workers))
     if ((await w.line()) !== 'ready') throw new Error(`${w.mode} worker failed`);
-  const rates: Record<Task, Record<Mode, number[]>> = {
-    stream: { on: [], off: [] },
-    calls: { on: [], off: [] },
-  };
-  const cpus: Record<Task, Record<Mode, number[]>> = {
-    stream: { on: [], off: [] },
-    calls: { on: [], off: [] },
-  };
+  const empty = () => ({ on: [] as number[], off: [] as number[], off2: [] as number[] });
+  const rates: Record<Task, Record<Mode, number[]>> = { stream: empty(), calls: empty() };
+  const cpus: Record<Task, Record<Mode, number[]>> = { stream: empty(), calls: empty() };
   for (let slice = 0; slice < SLICES; slice++) {
-    // Alternate which mode goes first, so neither always runs on a warmer machine.
-    const order: Mode[] = slice % 2 === 0 ? ['off', 'on'] : ['on', 'off'];
+    // Rotate the order, so no mode always runs first (on a cooler or warmer machine).
+    const order = MODES.map((_, i) => MODES[(i + slice) % MODES.length] as Mode);
     for (const task of ['stream', 'calls'] as const) {
       for (const mode of order) {
         const { rate, cpu } = await workers[mode].run(task);
@@ -164,45 +168,54 @@ async function main(): Promise<void> {
     }
   }
   for (const w of Object.values(workers)) w.child.stdin.write('exit\n');
-  const mean = (xs: number[]) => sum(xs) / xs.length;
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
-  const row = (label: string, task: Task, unit: (x: number) => string, cpuUnit: string) => {
-    const off = mean(rates[task].off);
-    const on = mean(rates[task].on);
-    // Each slice of one mode ran right next to the same slice of the other: the median of those
-    // paired ratios is what a burst of load from elsewhere disturbs least.
-    const paired = median(rates[task].on.map((x, i) => x / (rates[task].off[i] as number)));
-    const cpuPaired = median(cpus[task].off.map((x, i) => x / (cpus[task].on[i] as number)));
-    const cpuOff = median(cpus[task].off);
-    const cpuOn = median(cpus[task].on);
-    console.log(
-      `${label.padEnd(30)} off ${unit(off).padStart(15)}   on ${unit(on).padStart(15)}   on/off ${paired.toFixed(3)}` +
-        `   | CPU ${cpuOff.toFixed(1)} vs ${cpuOn.toFixed(1)} ${cpuUnit}, off/on ${cpuPaired.toFixed(3)}`,
+  const rows: Comparison[] = [];
+  const spreads: string[] = [];
+  const goals: string[] = [];
+  const add = (label: string, task: Task, unit: string, scale: number) => {
+    const r = rates[task];
+    const median = (xs: number[]) => percentile(xs, 50) / scale;
+    const onOff = paired(r.on, r.off);
+    const aa = paired(r.off2, r.off);
+    const cpu = paired(cpus[task].off, cpus[task].on);
+    const cpuAa = paired(cpus[task].off, cpus[task].off2);
+    rows.push(
+      {
+        what: `${label}, metrics on`,
+        unit,
+        ours: median(r.on),
+        reference: median(r.off),
+        referenceLabel: 'metrics off',
+        better: 'higher',
+        goal: '>= 0.97',
+      },
+      {
+        what: `${label}, A/A: a 2nd off worker`,
+        unit,
+        ours: median(r.off2),
+        reference: median(r.off),
+        referenceLabel: 'metrics off',
+        better: 'higher',
+      },
     );
-    return { rate: paired, cpu: cpuPaired };
+    const f = (x: { median: number; p25: number; p75: number }) =>
+      `${x.median.toFixed(3)} [${x.p25.toFixed(3)}..${x.p75.toFixed(3)}]`;
+    spreads.push(
+      `${label.padEnd(28)} paired on/off ${f(onOff)}   A/A ${f(aa)}   | CPU per unit off/on ${f(cpu)}   A/A ${f(cpuAa)}`,
+    );
+    goals.push(
+      `${label}: ${onOff.median >= 0.97 ? 'met' : cpu.median >= 0.97 ? 'met by CPU time only' : 'NOT met'}`,
+    );
   };
-  console.log(
-    `metrics on vs off: ${SLICES} interleaved slices of ${SLICE_MS} ms each, one process per mode, TCP on 127.0.0.1`,
+  add('stream throughput (64 KiB)', 'stream', 'MiB/s', 1024 * 1024);
+  add(`pillion calls (${IN_FLIGHT} in flight)`, 'calls', 'calls/s', 1);
+  printComparisons(
+    `metrics on vs off: ${SLICES} interleaved slices of ${SLICE_MS} ms per worker, one process per worker, TCP on 127.0.0.1 (medians of the slices)`,
+    rows,
   );
-  const a = row(
-    'stream throughput (64 KiB)',
-    'stream',
-    (x) => `${(x / 1024 / 1024).toFixed(1)} MiB/s`,
-    'us/MiB',
-  );
-  const b = row(
-    `pillion calls (${IN_FLIGHT} in flight)`,
-    'calls',
-    (x) => `${Math.round(x)} calls/s`,
-    'us/call',
-  );
-  const met = (r: { rate: number; cpu: number }) =>
-    r.rate >= 0.97 ? 'met' : r.cpu >= 0.97 ? 'met by CPU time only' : 'NOT met';
-  console.log(
-    `goal on/off >= 0.97: streams ${met(a)}, calls ${met(b)} (load average ${loadavg()[0]?.toFixed(2)})`,
-  );
+  console.log('per-slice ratios: median [25th..75th percentile]');
+  for (const line of spreads) console.log(`  ${line}`);
+  console.log(`goal on/off >= 0.97: ${goals.join(', ')} (load average ${loadavg()[0]?.toFixed(2)})`);
 }
-
 const flag = process.argv.indexOf('--worker');
 if (flag >= 0) await worker(process.argv[flag + 1] as Mode);
 else await main();

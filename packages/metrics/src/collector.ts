@@ -7,13 +7,13 @@ import {
   type HeartbeatMessage,
   type HelloRefusalMessage,
   type RegistryOperationMessage,
-  type RpcCallMessage,
   type StreamOpenMessage,
 } from '@sidecar/core/diagnostics';
 import { METRICS } from './definitions.js';
 import { DISPATCHERS, type Handler } from './dispatcher.js';
 import type { CounterLike, HistogramLike, Instruments, Labels } from './instruments.js';
 import { MAX_KNOWN_NAMES } from './options.js';
+import { RpcRecorder } from './rpc-recorder.js';
 
 interface Open {
   direction: string;
@@ -61,9 +61,6 @@ export class SidecarCollector {
   readonly #registryDuration: HistogramLike;
   readonly #registryErrors: CounterLike;
   readonly #heartbeatFailures: CounterLike;
-  readonly #rpcClient: HistogramLike;
-  readonly #rpcServer: HistogramLike;
-  readonly #rpcErrors: CounterLike;
 
   constructor(sidecar: Sidecar, instruments: Instruments) {
     this.#sidecar = sidecar;
@@ -75,9 +72,6 @@ export class SidecarCollector {
     this.#registryDuration = instruments.histogram(METRICS.registryDuration);
     this.#registryErrors = instruments.counter(METRICS.registryErrors);
     this.#heartbeatFailures = instruments.counter(METRICS.heartbeatFailures);
-    this.#rpcClient = instruments.histogram(METRICS.rpcClient);
-    this.#rpcServer = instruments.histogram(METRICS.rpcServer);
-    this.#rpcErrors = instruments.counter(METRICS.rpcErrors);
     instruments.observable(METRICS.streamsActive, (report) => {
       const counts = new Map<string, number>();
       for (const o of this.#open.values()) {
@@ -124,29 +118,12 @@ export class SidecarCollector {
       if (m.ok) this.#lastRenewal = Date.now();
       else this.#heartbeatFailures.add(1, NO_LABELS);
     });
-    // The hottest path (every call, both sides): successful calls record through a histogram bound per method.
-    const succeeded = {
-      client: new Map<string, (v: number) => void>(),
-      server: new Map<string, (v: number) => void>(),
-    };
-    this.#on(DIAGNOSTICS.rpcCall, (m: RpcCallMessage) => {
-      const histogram = m.side === 'client' ? this.#rpcClient : this.#rpcServer;
-      if (m.error === undefined) {
-        let record = succeeded[m.side].get(m.method);
-        if (!record) {
-          record = histogram.bind({ 'rpc.system': 'pillion', 'rpc.method': m.method, 'error.type': '' });
-          succeeded[m.side].set(m.method, record);
-        }
-        record(m.duration);
-        return;
-      }
-      histogram.record(m.duration, {
-        'rpc.system': 'pillion',
-        'rpc.method': m.method,
-        'error.type': m.error,
-      });
-      this.#rpcErrors.add(1, { side: m.side, 'rpc.method': m.method, 'error.type': m.error });
-    });
+    const rpc = new RpcRecorder(
+      instruments.histogram(METRICS.rpcClient),
+      instruments.histogram(METRICS.rpcServer),
+      instruments.counter(METRICS.rpcErrors),
+    );
+    this.#on(DIAGNOSTICS.rpcCall, rpc.record);
     this.#handlers.push([
       DIAGNOSTICS.registryOperation,
       (message) => {

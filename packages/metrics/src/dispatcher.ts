@@ -13,11 +13,15 @@ class Dispatcher {
   readonly #byKey = new Map<unknown, Handler>();
   readonly #route: Handler;
 
+  /** `keyOf` names the key of a message; without it, the message's `owner` (read inline: the hot path). */
   constructor(
     readonly channel: string,
-    keyOf: (message: unknown) => unknown,
+    keyOf?: (message: unknown) => unknown,
   ) {
-    this.#route = (message) => this.#byKey.get(keyOf(message))?.(message);
+    const byKey = this.#byKey;
+    this.#route = keyOf
+      ? (message) => byKey.get(keyOf(message))?.(message)
+      : (message) => byKey.get((message as { owner: string }).owner)?.(message);
   }
 
   add(key: unknown, handler: Handler): void {
@@ -30,7 +34,6 @@ class Dispatcher {
   }
 }
 
-const byOwner = (message: unknown) => (message as { owner: string }).owner;
 /** The dispatcher of each diagnostics channel, by channel name. */
 export const DISPATCHERS = new Map<string, Dispatcher>(
   [
@@ -40,7 +43,7 @@ export const DISPATCHERS = new Map<string, Dispatcher>(
     DIAGNOSTICS.helloRefusal,
     DIAGNOSTICS.heartbeat,
     DIAGNOSTICS.rpcCall,
-  ].map((name) => [name, new Dispatcher(name, byOwner)]),
+  ].map((name) => [name, new Dispatcher(name)]),
 );
 DISPATCHERS.set(
   DIAGNOSTICS.registryOperation,

@@ -79,8 +79,16 @@ function endOf(stream: Duplex): Promise<void> {
  *
  * @example
  * ```ts
- * wrapperComplianceSuite('upper-case', { create: () => (stream) => stream });
- * wrapperComplianceSuite('pillion', { create: () => pillion(), exchange: pillionExchange });
+ * wrapperComplianceSuite('pass-through', { create: () => (stream) => stream });
+ * // A wrapper whose streams carry messages, not bytes, says how to echo and send one:
+ * wrapperComplianceSuite('pillion', {
+ *   create: () => pillion(),
+ *   exchange: {
+ *     serve: (s) => s.provide('echo', (v, cb) => cb(v)),
+ *     echo: (s, payload) => s.call('echo', payload),
+ *     send: (s, payload) => s.write({ type: 'note', payload }),
+ *   },
+ * });
  * ```
  */
 export function wrapperComplianceSuite(label: string, harness: WrapperHarness): void {

@@ -3,6 +3,8 @@ const CALL_PREFIX = '{"type":"call","id":"';
 const METHOD_KEY = '","method":"';
 const PARAMS_KEY = '","params":';
 const FUNCTIONS_KEY = ',"functions":[';
+/** The `functions` of every call without callbacks (most replies): one frozen array, shared. */
+const NO_FUNCTIONS: readonly number[] = Object.freeze([]);
 /** A `functions` list: JSON integers without leading zeros, comma-separated. */
 const INDEX_LIST = /^(0|[1-9]\d{0,8})(,(0|[1-9]\d{0,8}))*$/;
 
@@ -12,7 +14,8 @@ const INDEX_LIST = /^(0|[1-9]\d{0,8})(,(0|[1-9]\d{0,8}))*$/;
  * with an id and method free of escapes). Only its `params` go through `JSON.parse` then: the
  * envelope is read in place. Any other text (other key order, escapes, whitespace) takes
  * `JSON.parse` whole, so the result is the same value either way; a text that is not JSON throws
- * the SyntaxError `JSON.parse` throws.
+ * the SyntaxError `JSON.parse` throws. An empty `functions` array is frozen and shared: read it,
+ * do not change it.
  *
  * @example
  * ```ts
@@ -49,7 +52,12 @@ function parseCall(text: string): object | undefined {
     id: text.slice(idStart, idEnd),
     method: text.slice(methodStart, methodEnd),
     params,
-    functions: list === '' ? [] : list.length === 1 ? [list.charCodeAt(0) - 48] : list.split(',').map(Number),
+    functions:
+      list === ''
+        ? NO_FUNCTIONS
+        : list.length === 1
+          ? [list.charCodeAt(0) - 48]
+          : list.split(',').map(Number),
   };
 }
 

@@ -110,7 +110,10 @@ export class Caller {
    */
   take(name: string): PendingCallback | undefined {
     const entry = this.#callbacks.take(name);
-    if (entry && removeCallbackName(entry.call, name)) this.#calls.delete(entry.call.id);
+    // Promise calls are not kept by id (see #calls): no lookup to make for them.
+    if (entry && removeCallbackName(entry.call, name) && !(entry.call instanceof PromiseCall)) {
+      this.#calls.delete(entry.call.id);
+    }
     return entry;
   }
 

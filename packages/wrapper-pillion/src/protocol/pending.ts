@@ -44,10 +44,14 @@ export class FunctionCallback implements PendingCallback {
   ) {}
 }
 
-/** Removes `name` from a call's pending callback names; true when none are left. */
+/**
+ * Removes `name`, a callback of `call` just taken from the table, from the call's pending names;
+ * true when none are left. A call's names are exactly its callbacks still in the table, so a
+ * call with one name left needs no comparison (the commonest case: a promise call's reply).
+ */
 export function removeCallbackName(call: PendingCall, name: string): boolean {
   const names = call.callbacks;
-  if (names.length === 1 && names[0] === name) names.length = 0;
+  if (names.length === 1) names.length = 0;
   else {
     const i = names.indexOf(name);
     if (i >= 0) names.splice(i, 1);
