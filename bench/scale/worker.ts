@@ -14,8 +14,12 @@ const send = (message: FromWorker) => process.send?.(message);
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 
 // One options object per process: registries sharing it share one subscriber (see feedKey).
+// Generous timeouts: at N = 10,000 two cores run every worker, Redis and the heartbeats.
+const timeouts = { connectTimeout: 60_000, commandTimeout: 30_000 };
 const registryOptions =
-  plan.target.kind === 'redis' ? { url: plan.target.url } : { cluster: { nodes: plan.target.seeds } };
+  plan.target.kind === 'redis'
+    ? { url: plan.target.url, ...timeouts }
+    : { cluster: { nodes: plan.target.seeds }, ...timeouts };
 const peers: Peer[] = [];
 let expected: string | undefined;
 let arrivals: number[] = [];
