@@ -77,12 +77,7 @@ export class SqliteRegistry extends BaseRegistry {
   }
 
   protected put(record: InstanceRecord, ttlMs: number, signal?: AbortSignal): number {
-    const expiresAt = this.#use(signal, (c) => {
-      const now = clockOf(c);
-      c.put(this.namespace, { ...record, expiresAt: now + ttlMs }, now);
-      return now + ttlMs;
-    });
-    return expiresAt;
+    return this.#use(signal, (c) => c.put(this.namespace, record, ttlMs));
   }
 
   protected touch(instanceId: string, ttlMs: number, signal?: AbortSignal): boolean {
