@@ -39,7 +39,9 @@ async function start(): Promise<void> {
           namespace: plan.namespace,
           registry: redisRegistry(registryOptions),
           transports: ['tcp'],
-          transportOptions: { tcp: { host: '127.0.0.1' } },
+          transportOptions: {
+            tcp: { host: '127.0.0.1', ...(plan.portBase ? { port: plan.portBase + plan.first + j } : {}) },
+          },
           ttl: plan.ttl,
         });
         peer.on('join', onJoin);
