@@ -7,6 +7,9 @@
  * 10,000 watchers see a join in <= 100 ms p99).
  *
  * Run: pnpm bench:scale [N ...]   (default 100 1000 10000; SIDECAR_SCALE_TARGETS=redis,cluster)
+ * SIDECAR_SCALE_PORT_BASE=P: peer i listens on port P + i instead of a port the kernel picks;
+ * with thousands of sockets open, Linux's bind(0) searches the port range (measured here at
+ * 0.1-24 ms per listen), which then dominates the start time (a cost of the TCP transport, not the registry).
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -88,6 +91,7 @@ async function run(target: ScaleTarget, n: number): Promise<Figures> {
       count: Math.floor(((w + 1) * n) / count) - first,
       ttl: TTL,
       concurrency: 100,
+      portBase: Number(process.env.SIDECAR_SCALE_PORT_BASE ?? 0),
     };
     const worker = new Worker(plan);
     loaded.push(worker.next('loaded'));

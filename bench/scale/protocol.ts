@@ -16,6 +16,8 @@ export interface WorkerPlan {
   ttl: number;
   /** Peers started at once in the worker. */
   concurrency: number;
+  /** Peer i listens on portBase + i (0: a port the kernel picks, bind(0)). */
+  portBase: number;
 }
 
 /** Parent -> worker. */

@@ -14,8 +14,12 @@ const send = (message: FromWorker) => process.send?.(message);
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 
 // One options object per process: registries sharing it share one subscriber (see feedKey).
+// Generous timeouts: at N = 10,000 two cores run every worker, Redis and the heartbeats.
+const timeouts = { connectTimeout: 60_000, commandTimeout: 30_000 };
 const registryOptions =
-  plan.target.kind === 'redis' ? { url: plan.target.url } : { cluster: { nodes: plan.target.seeds } };
+  plan.target.kind === 'redis'
+    ? { url: plan.target.url, ...timeouts }
+    : { cluster: { nodes: plan.target.seeds }, ...timeouts };
 const peers: Peer[] = [];
 let expected: string | undefined;
 let arrivals: number[] = [];
@@ -35,7 +39,9 @@ async function start(): Promise<void> {
           namespace: plan.namespace,
           registry: redisRegistry(registryOptions),
           transports: ['tcp'],
-          transportOptions: { tcp: { host: '127.0.0.1' } },
+          transportOptions: {
+            tcp: { host: '127.0.0.1', ...(plan.portBase ? { port: plan.portBase + plan.first + j } : {}) },
+          },
           ttl: plan.ttl,
         });
         peer.on('join', onJoin);

@@ -62,7 +62,11 @@ export interface Registry extends EventEmitter<RegistryEvents> {
   renew(instanceId: string, ttlMs: number, options?: RegistryCallOptions): Promise<void>;
   /** Removes a record (a `leave` for watchers). Removing a missing record is not an error. */
   deregister(instanceId: string, options?: RegistryCallOptions): Promise<void>;
-  /** The live instances of one name (possibly from the cache; see LookupOptions.fresh). */
+  /**
+   * The live instances of one name (possibly from the cache; see LookupOptions.fresh). Records
+   * returned here, by `list` and in events are shared (a stored text is decoded once per
+   * process): read them, copy them to change them.
+   */
   lookup(name: string, options?: LookupOptions): Promise<InstanceRecord[]>;
   /** The live instances whose name matches a glob pattern (`*`, `?`). */
   list(pattern?: string, options?: RegistryCallOptions): Promise<InstanceRecord[]>;

@@ -12,7 +12,8 @@ export interface SqliteConnection {
   s: SqliteStatements;
   /** The inode of the file opened (a replaced file has another one). */
   ino: number;
-  put: (ns: string, record: InstanceRecord, now: number) => void;
+  /** Upserts a record living `ttlMs` from now by SQLite's clock; returns its expiry. */
+  put: (ns: string, record: InstanceRecord, ttlMs: number) => number;
   remove: (ns: string, instanceId: string, now: number) => void;
   sweep: (ns: string, now: number) => void;
 }
@@ -90,11 +91,15 @@ export class SqliteFile {
       db,
       s,
       ino: statSync(path).ino,
-      put: db.transaction((ns: string, record: InstanceRecord, now: number) => {
+      put: db.transaction((ns: string, record: InstanceRecord, ttlMs: number) => {
         const existed = s.exists.get(ns, record.instanceId) !== undefined;
         const text = recordText(record);
-        s.upsert.run(ns, record.instanceId, record.name, record.expiresAt, now, text);
-        s.announce.run(ns, existed ? 'update' : 'join', record.expiresAt, now, text);
+        const [expiresAt, now] = s.upsert.get(ns, record.instanceId, record.name, ttlMs, text) as [
+          number,
+          number,
+        ];
+        s.announce.run(ns, existed ? 'update' : 'join', expiresAt, now, text);
+        return expiresAt;
       }).immediate,
       remove: db.transaction((ns: string, instanceId: string, now: number) => {
         announce(ns, 'leave', s.deleteOne.all(ns, instanceId) as StoredRow[], now);

@@ -7,8 +7,9 @@ import {
   sqlCommon,
 } from '../options.js';
 import { escapeLike, literalPrefix } from '../sql-text.js';
+import { acquireFile, type FileLease } from './shared-file.js';
 import { SqliteFeed, type SqliteFeedSink } from './sqlite-feed.js';
-import { type SqliteConnection, SqliteFile, type SqliteFileSettings } from './sqlite-file.js';
+import type { SqliteConnection, SqliteFileSettings } from './sqlite-file.js';
 import { sqliteTables } from './sqlite-schema.js';
 import type { StoredRow } from './sqlite-statements.js';
 
@@ -35,13 +36,11 @@ export class SqliteRegistry extends BaseRegistry {
   readonly dialect = 'sqlite' as const;
   /** The SQLite file. */
   readonly location: string;
-  readonly #file: SqliteFile;
+  #lease: FileLease | undefined;
   readonly #settings: SqliteFileSettings;
   readonly #pollInterval: number;
   readonly #eventRetention: number;
-  #timer: NodeJS.Timeout | undefined;
   #lastPrune = 0;
-  #pollFailing = false;
 
   constructor(options: SqlRegistryOptions = {}) {
     super(options);
@@ -51,29 +50,29 @@ export class SqliteRegistry extends BaseRegistry {
     this.#eventRetention = eventRetention;
     const busyTimeout = options.busyTimeout ?? DEFAULT_BUSY_TIMEOUT;
     this.#settings = { path: target.path, tables: sqliteTables(tablePrefix), busyTimeout };
-    this.#file = new SqliteFile(this.#settings, () => this.#reopened());
   }
 
+  /** One connection per file in the process, shared by its registries (see shared-file.ts). */
   protected async connect(signal?: AbortSignal): Promise<void> {
-    if (this.#file.current) return;
-    this.#file.open(signal);
-    this.#timer = setInterval(() => this.#poll(), this.#pollInterval);
-    this.#timer.unref();
+    if (this.#lease) return;
+    this.#lease = acquireFile(
+      this.#settings,
+      this.#pollInterval,
+      {
+        reopened: () => this.#reopened(),
+        failed: (err) => this.warn(this.unavailable('checking the SQLite registry file failed', err)),
+      },
+      signal,
+    );
   }
 
   protected async disconnect(): Promise<void> {
-    clearInterval(this.#timer);
-    this.#timer = undefined;
-    this.#file.close();
+    this.#lease?.release();
+    this.#lease = undefined;
   }
 
   protected put(record: InstanceRecord, ttlMs: number, signal?: AbortSignal): number {
-    const expiresAt = this.#use(signal, (c) => {
-      const now = clockOf(c);
-      c.put(this.namespace, { ...record, expiresAt: now + ttlMs }, now);
-      return now + ttlMs;
-    });
-    return expiresAt;
+    return this.#use(signal, (c) => c.put(this.namespace, record, ttlMs));
   }
 
   protected touch(instanceId: string, ttlMs: number, signal?: AbortSignal): boolean {
@@ -137,7 +136,9 @@ export class SqliteRegistry extends BaseRegistry {
   /** Runs one synchronous step on the file, unless the caller has given up already. */
   #use<T>(signal: AbortSignal | undefined, step: (conn: SqliteConnection) => T): T {
     throwIfAborted(signal);
-    return this.#file.use(step);
+    const lease = this.#lease;
+    if (!lease) throw new RegistryUnavailableError('the SQLite registry is closed');
+    return lease.file.use(step);
   }
 
   /** The file was deleted or replaced and opened again: changes in between were missed. */
@@ -148,18 +149,6 @@ export class SqliteRegistry extends BaseRegistry {
         `the registry file ${this.location} was deleted or replaced; opened it again`,
       ),
     );
-  }
-
-  /** Notices a deleted or replaced file between calls (writes would go to the old inode). */
-  #poll(): void {
-    try {
-      this.#file.fresh();
-      this.#pollFailing = false;
-    } catch (err) {
-      if (this.#pollFailing) return; // one warning per outage, not one per poll
-      this.#pollFailing = true;
-      this.warn(this.unavailable('checking the SQLite registry file failed', err));
-    }
   }
 }
 

@@ -19,7 +19,8 @@ const NOW = `CAST(unixepoch('subsec') * 1000 AS INTEGER)`;
 /** Every statement the SQLite dialect runs, prepared once per connection; all parameterized. */
 export interface SqliteStatements {
   exists: Database.Statement<[string, string]>;
-  upsert: Database.Statement<[string, string, string, number, number, string]>;
+  /** [namespace, id, name, ttl ms, record]: expiry and update time by SQLite's clock, returned. */
+  upsert: Database.Statement<[string, string, string, number, string]>;
   /** [ttl ms, namespace, instance id]: the expiry is computed by SQLite's clock. */
   touch: Database.Statement<[number, string, string]>;
   deleteOne: Database.Statement<[string, string]>;
@@ -46,11 +47,12 @@ export function prepareStatements(db: Database.Database, t: SqliteTables): Sqlit
     exists: p(`SELECT 1 FROM ${t.instances} WHERE namespace = ? AND instance_id = ?`).pluck(),
     upsert: p(
       `INSERT INTO ${t.instances} (namespace, instance_id, name, expires_at, updated_at, record)
-       VALUES (?, ?, ?, ?, ?, ?)
+       VALUES (?, ?, ?, ${NOW} + ?, ${NOW}, ?)
        ON CONFLICT (namespace, instance_id) DO UPDATE SET
          name = excluded.name, expires_at = excluded.expires_at,
-         updated_at = excluded.updated_at, record = excluded.record`,
-    ),
+         updated_at = excluded.updated_at, record = excluded.record
+       RETURNING expires_at, updated_at`,
+    ).raw(),
     touch: p(
       `UPDATE ${t.instances} SET expires_at = ${NOW} + ?, updated_at = ${NOW} WHERE namespace = ? AND instance_id = ?`,
     ),
