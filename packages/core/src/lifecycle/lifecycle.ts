@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import type { DependencyContainer } from 'tsyringe';
 import type { ResolvedConfig } from '../config/resolve-config.js';
 import {
@@ -23,6 +24,9 @@ import type { OwnRecord } from './own-record.js';
 
 /** Where a sidecar is in its life. */
 export type State = 'stopped' | 'starting' | 'started' | 'stopping';
+
+/** The registry changes a sidecar forwards as events of its own. */
+const PEER_EVENTS = new Set(['join', 'update', 'leave', 'timeout']);
 
 const START_FIRST_BACKOFF = 100;
 const START_MAX_BACKOFF = 2000;
@@ -193,13 +197,26 @@ export class Lifecycle {
     return this.#listeners.flatMap((l) => [...(l.endpoints ?? [l.endpoint])]);
   }
 
+  /**
+   * Watches the registry, and forwards its changes as events, each kind only once the app
+   * listens for it: a peer that never asks for `join` does not pay for every join in the
+   * namespace (with N peers starting, that was N x N deliveries).
+   */
   async #watch(registry: Registry, signal: AbortSignal): Promise<void> {
     const self = this.#record.current.instanceId;
-    for (const type of ['join', 'update', 'leave', 'timeout'] as const) {
-      this.#forward(registry, type, (record: InstanceRecord) => {
-        if (record.instanceId !== self) this.#events.emit(type, peerInfoOf(record));
+    const forwarded = new Set<string>();
+    const forward = (type: string) => {
+      if (!PEER_EVENTS.has(type) || forwarded.has(type)) return;
+      forwarded.add(type);
+      const kind = type as 'join' | 'update' | 'leave' | 'timeout';
+      this.#forward(registry, kind, (record: InstanceRecord) => {
+        if (record.instanceId !== self) this.#events.emit(kind, peerInfoOf(record));
       });
-    }
+    };
+    for (const type of PEER_EVENTS) if (this.#events.listenerCount(type as 'join') > 0) forward(type);
+    const bus = this.#events as unknown as EventEmitter;
+    bus.on('newListener', forward);
+    this.#unsubscribe.push(() => bus.off('newListener', forward));
     await registry.watch({ signal });
   }
 
