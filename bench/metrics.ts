@@ -39,13 +39,10 @@ type Task = 'stream' | 'calls';
 async function worker(mode: Mode): Promise<void> {
   const registry = `memory:bench-metrics-${mode}-${process.pid}` as const;
   const on = mode === 'on';
-  const extra = on ? [metrics()] : [];
-  const sink = createSidecar({ name: 'sink', registry, wrappers: [...extra] });
-  const source = createSidecar({ name: 'source', registry, wrappers: [...extra] });
-  const rpcPeer = (name: string) =>
-    on
-      ? createSidecar({ name, registry, wrappers: [pillion(), metrics()] })
-      : createSidecar({ name, registry, wrappers: [pillion()] });
+  const plugins = on ? [metrics()] : [];
+  const sink = createSidecar({ name: 'sink', registry, plugins });
+  const source = createSidecar({ name: 'source', registry, plugins });
+  const rpcPeer = (name: string) => createSidecar({ name, registry, wrappers: [pillion()], plugins });
   const callee = rpcPeer('callee');
   const caller = rpcPeer('caller');
   for (const app of [sink, source, callee, caller]) await app.start();

@@ -162,7 +162,7 @@ describe('sidecar dashboard in a real browser', { timeout: 120_000 }, () => {
         namespace,
         registry: url as `redis://${string}`,
         ttl: 1500,
-        wrappers: [metrics()],
+        plugins: [metrics()],
       });
       await app.start();
       const state = async () => (await (await fetch(`${dash.url}api/state`)).json()) as { peers: PeerView[] };

@@ -96,7 +96,7 @@ describe('sidecar metrics-sd', { timeout: 90_000 }, () => {
         name: 'exposed',
         namespace,
         registry: url as `redis://${string}`,
-        wrappers: [metrics()],
+        plugins: [metrics()],
       });
       await app.start();
       await eventually(() => expect(app.metrics.url).toBeDefined());

@@ -5,6 +5,9 @@
  */
 import 'reflect-metadata';
 
+// ---- dependency injection ----
+/** The sidecar's container type (tsyringe's), for plugins that take one. */
+export type { DependencyContainer } from 'tsyringe';
 // ---- config ----
 export {
   DEFAULT_CONNECT_TIMEOUT,
@@ -33,7 +36,6 @@ export {
   resolveRegistry,
 } from './config/resolve-config.js';
 export type { RegistryName, TransportName, WrapperName } from './container/builtins.js';
-// ---- dependency injection ----
 export {
   ACCEPTOR,
   CLOCK,
@@ -112,6 +114,7 @@ export {
   type ChainOutput,
   createSidecar,
   type GroupExtensions,
+  type PluginExtensions,
   type SidecarExtensions,
   type SidecarOf,
 } from './sidecar/create-sidecar.js';

@@ -1,5 +1,14 @@
 import type { Duplex } from 'node:stream';
-import type { Registry, Sidecar } from '@sidecar/core';
+import {
+  type DependencyContainer,
+  EVENTS,
+  type EventBus,
+  LIFECYCLE,
+  type Lifecycle,
+  type Registry,
+  resolve,
+  SELF,
+} from '@sidecar/core';
 import {
   type ConnectPhaseMessage,
   DIAGNOSTICS,
@@ -38,9 +47,13 @@ function counted(stream: Duplex): { read: number; written: number } {
 /**
  * The figures of one sidecar: subscribes to core's diagnostics channels, keeps what only this
  * sidecar's messages say (every message names its owner), and reports it to the instruments.
+ * It resolves what it needs of the sidecar from its container: who it is (SELF), its events
+ * (EVENTS: started, stopped, every stream opened) and its lifecycle (state, registry).
  */
 export class SidecarCollector {
-  readonly #sidecar: Sidecar;
+  readonly #instanceId: string;
+  readonly #events: EventBus;
+  readonly #lifecycle: Lifecycle;
   readonly #open = new Map<Duplex, Open>();
   /** Bytes of closed streams, by `direction|transport`. */
   readonly #closedBytes = new Map<string, { read: number; written: number }>();
@@ -62,8 +75,11 @@ export class SidecarCollector {
   readonly #registryErrors: CounterLike;
   readonly #heartbeatFailures: CounterLike;
 
-  constructor(sidecar: Sidecar, instruments: Instruments) {
-    this.#sidecar = sidecar;
+  constructor(container: DependencyContainer, instruments: Instruments) {
+    this.#instanceId = resolve(container, SELF).instanceId;
+    this.#events = resolve(container, EVENTS);
+    this.#lifecycle = resolve(container, LIFECYCLE);
+    const events = this.#events;
     this.#opened = instruments.counter(METRICS.streamsOpened);
     this.#closed = instruments.counter(METRICS.streamsClosed);
     this.#connect = instruments.histogram(METRICS.connectDuration);
@@ -94,8 +110,9 @@ export class SidecarCollector {
       report(n, NO_LABELS);
     });
     instruments.observable(METRICS.peersKnown, async (report) => {
-      if (this.#sidecar.state !== 'started') return;
-      const records = await this.#sidecar.peers('*').catch(() => []);
+      const registry = this.#lifecycle.registry;
+      if (this.#lifecycle.state !== 'started' || !registry) return;
+      const records = await registry.list('*').catch(() => []);
       const counts = new Map<string, number>();
       for (const r of records) {
         const name = counts.has(r.name) || counts.size < MAX_KNOWN_NAMES ? r.name : '*other*';
@@ -133,7 +150,9 @@ export class SidecarCollector {
         if (m.error) this.#registryErrors.add(1, labels);
       },
     ]);
-    sidecar.on('started', () => {
+    // Streams whose wrappers count pending callbacks (pillion) are followed from the event bus.
+    events.on('open', (stream) => this.#track(stream));
+    events.on('started', () => {
       this.#lastRenewal = Date.now();
       // The registry is known once started: route its operations here from now on.
       const registry = this.#registryOf();
@@ -145,7 +164,7 @@ export class SidecarCollector {
       }
       this.start();
     });
-    sidecar.on('stopped', () => this.stop());
+    events.on('stopped', () => this.stop());
   }
 
   /** Subscribes to the channels (idempotent). */
@@ -157,7 +176,7 @@ export class SidecarCollector {
 
   /** The key messages of `channel` name this sidecar by: its instance id, or its registry object. */
   #keyFor(channel: string): unknown {
-    return channel === DIAGNOSTICS.registryOperation ? this.#registryKey : this.#sidecar.instanceId;
+    return channel === DIAGNOSTICS.registryOperation ? this.#registryKey : this.#instanceId;
   }
 
   /** Unsubscribes (idempotent); open streams are forgotten. */
@@ -170,7 +189,7 @@ export class SidecarCollector {
   }
 
   /** Follows a wrapped stream that counts pending callbacks (a pillion stream) until it closes. */
-  track(stream: Duplex): void {
+  #track(stream: Duplex): void {
     if (typeof (stream as Partial<WithPending>).pendingCallbacks !== 'number') return;
     const s = stream as Duplex & WithPending;
     this.#pending.add(s);
@@ -184,18 +203,14 @@ export class SidecarCollector {
 
   #registryOf(): Registry | undefined {
     if (this.#registry) return this.#registry;
-    try {
-      this.#registry = this.#sidecar.registry;
-    } catch {
-      // not loaded yet
-    }
+    this.#registry = this.#lifecycle.registry;
     return this.#registry;
   }
 
   #streamOpened(m: StreamOpenMessage): void {
     const stream = m.stream;
     if (this.#open.has(stream)) return;
-    const open: Open = { direction: m.direction, transport: m.transport ?? this.#transportOf(stream) };
+    const open: Open = { direction: m.direction, transport: m.transport ?? 'unknown' };
     this.#open.set(stream, open);
     this.#opened.add(1, { direction: open.direction, transport: open.transport });
     stream.once('close', () => {
@@ -219,16 +234,6 @@ export class SidecarCollector {
     total.read += now.read;
     total.written += now.written;
     this.#closedBytes.set(key, total);
-  }
-
-  /** An incoming stream's transport: the one whose advertised port is the socket's local port. */
-  #transportOf(stream: Duplex): string {
-    const endpoints = this.#sidecar.record.endpoints;
-    const port = (stream as Partial<{ localPort: number }>).localPort;
-    const match = endpoints.find((e) => e.port === port);
-    if (match) return match.transport;
-    const kinds = new Set(endpoints.map((e) => e.transport));
-    return kinds.size === 1 ? ([...kinds][0] as string) : 'unknown';
   }
 
   #reportBytes(report: (value: number, labels: Labels) => void, which: 'read' | 'written'): void {

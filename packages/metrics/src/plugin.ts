@@ -1,6 +1,5 @@
-import type { Duplex } from 'node:stream';
 import { createNoopMeter, metrics as otelMetrics } from '@opentelemetry/api';
-import type { Sidecar, StreamWrapper, WrapperPlugin } from '@sidecar/core';
+import type { ServicePlugin } from '@sidecar/core';
 import { collectDefaultMetrics, Registry as PromRegistry } from 'prom-client';
 import { SidecarCollector } from './collector.js';
 import { Instruments } from './instruments.js';
@@ -17,15 +16,15 @@ export interface SidecarMetrics {
   text(): Promise<string>;
 }
 
-/** The plugin `metrics()` returns; it adds `app.metrics`. */
-export type MetricsPlugin = WrapperPlugin<never, object, { metrics: SidecarMetrics }>;
+/** The plugin `metrics()` returns: a service plugin that adds `app.metrics`. */
+export type MetricsPlugin = ServicePlugin<{ metrics: SidecarMetrics }>;
 
 const UNSPECIFIED = new Set(['0.0.0.0', '::', '']);
 const NOOP_METER_CLASS = createNoopMeter().constructor;
 
 /**
- * Metrics for a sidecar, opt-in: add it to `wrappers`, after the RPC wrapper so it also counts
- * pending callbacks. It records streams, connects, dial failures, hello refusals, registry
+ * Metrics for a sidecar, opt-in: add it to `plugins`. A service plugin: it resolves the sidecar's
+ * identity, event bus and lifecycle from the sidecar's container. It records streams, connects, dial failures, hello refusals, registry
  * operations, heartbeats, known peers and pillion calls, through prom-client and the
  * OpenTelemetry metrics API, and serves `/metrics` on loopback, advertised in the record's
  * metadata (`metadata.metrics = { port, path, host? }`) for `sidecar metrics-sd`.
@@ -36,25 +35,19 @@ const NOOP_METER_CLASS = createNoopMeter().constructor;
  * import { metrics } from '@sidecar/metrics';
  * import { pillion } from '@sidecar/wrapper-pillion';
  *
- * const app = createSidecar({ name: 'billing', wrappers: [pillion(), metrics({ port: 9464 })] });
+ * const app = createSidecar({ name: 'billing', wrappers: [pillion()], plugins: [metrics({ port: 9464 })] });
  * await app.start();
  * console.log(app.metrics.url); // http://127.0.0.1:9464/metrics
  * ```
  */
 export function metrics(options: MetricsOptions = {}): MetricsPlugin {
   const resolved = resolveMetricsOptions(options);
-  /** The collector of each sidecar this plugin was given to, by instance id (wrappers name it in their context). */
-  const collectors = new Map<string, SidecarCollector>();
+  /** The instruments install() made for the sidecar extendSidecar() is called with next. */
+  let installed: { prom: PromRegistry | undefined } | undefined;
   return {
-    kind: 'wrapper',
+    kind: 'service',
     name: 'metrics',
-    // Only the pending-callback gauge needs to see streams; every stream passes through unchanged.
-    create: () =>
-      ((stream, context) => {
-        collectors.get(context.local.instanceId)?.track(stream);
-        return stream;
-      }) as StreamWrapper<Duplex, never>,
-    extendSidecar(sidecar) {
+    install(container) {
       const prom =
         resolved.prometheus === true
           ? new PromRegistry()
@@ -67,9 +60,12 @@ export function metrics(options: MetricsOptions = {}): MetricsPlugin {
       // that a later SDK would fill in): skip it rather than call it on every recording.
       const found = provider?.getMeter('@sidecar/metrics', '0.1.0');
       const meter = found && found.constructor !== NOOP_METER_CLASS ? found : undefined;
-      const collector = new SidecarCollector(sidecar as unknown as Sidecar, new Instruments(prom, meter));
-      collectors.set(sidecar.instanceId, collector);
-      collector.start();
+      new SidecarCollector(container, new Instruments(prom, meter)).start();
+      installed = { prom };
+    },
+    extendSidecar(sidecar) {
+      const prom = installed?.prom;
+      installed = undefined;
       const render = async () => ({
         contentType: prom?.contentType ?? 'text/plain',
         body: prom ? await prom.metrics() : '',
@@ -98,9 +94,7 @@ export function metrics(options: MetricsOptions = {}): MetricsPlugin {
       };
       serve();
       sidecar.on('started', serve);
-      sidecar.on('started', () => collectors.set(sidecar.instanceId, collector));
       sidecar.on('stopped', () => {
-        collectors.delete(sidecar.instanceId);
         url = undefined;
         void server?.stop();
       });

@@ -42,7 +42,8 @@ async function peer(name: string, registry: string, transports: ReturnType<typeo
     transports,
     ttl: 900,
     connectTimeout: 2000,
-    wrappers: [pillion(), metrics()],
+    wrappers: [pillion()],
+    plugins: [metrics()],
   });
   stops.push(() => app.stop());
   await app.start();

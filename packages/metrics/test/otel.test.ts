@@ -34,7 +34,8 @@ describe('metrics through the OpenTelemetry SDK', () => {
       name: 'otel-server',
       registry,
       transports: [tcp()],
-      wrappers: [pillion(), metrics({ otel: provider, prometheus: false })],
+      wrappers: [pillion()],
+      plugins: [metrics({ otel: provider, prometheus: false })],
     });
     const client = createSidecar({
       name: 'otel-client',

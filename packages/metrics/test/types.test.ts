@@ -3,12 +3,13 @@ import { type PillionStream, pillion } from '@sidecar/wrapper-pillion';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { metrics, type SidecarMetrics } from '../src/index.js';
 
-describe('metrics() in the wrapper list', () => {
-  it('passes the stream type of the chain through and adds app.metrics', () => {
+describe('metrics() in the plugin list', () => {
+  it('leaves the stream type of the chain alone and adds app.metrics', () => {
     const app = createSidecar({
       name: 'typed',
       registry: 'memory:types',
-      wrappers: [pillion(), metrics({ port: false })],
+      wrappers: [pillion()],
+      plugins: [metrics({ port: false })],
     });
     expectTypeOf(app.to('other')).toEqualTypeOf<PillionStream>();
     expectTypeOf(app.metrics).toEqualTypeOf<SidecarMetrics>();

@@ -85,7 +85,10 @@ export type Strategy =
  * createSidecar({ name: 'billing', registry: 'redis://localhost:6379', transports: ['tls', 'tcp'] });
  * ```
  */
-export interface SidecarConfig<W extends readonly WrapperSpec[] = readonly WrapperSpec[]> {
+export interface SidecarConfig<
+  W extends readonly WrapperSpec[] = readonly WrapperSpec[],
+  P extends readonly ServicePlugin[] = readonly ServicePlugin[],
+> {
   /** This peer's name: 1-255 characters, no `/`, whitespace, control characters, `*` or `?`. */
   name: string;
   /**
@@ -112,7 +115,7 @@ export interface SidecarConfig<W extends readonly WrapperSpec[] = readonly Wrapp
    * Service plugins: parts that observe or serve rather than wrap (see docs/plugins.md).
    * @default []
    */
-  plugins?: readonly ServicePlugin[];
+  plugins?: P;
   /** Options handed to built-in wrappers' factories, by wrapper name. @default {} */
   wrapperOptions?: { [name: string]: object };
   /** Lifetime of this peer's registry record without a heartbeat, in ms. @default 6000 */

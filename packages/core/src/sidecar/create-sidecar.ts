@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { NamedWrappers, SidecarConfig, WrapperSpec } from '../config/config.js';
-import type { WrapperPlugin } from '../contracts/plugin.js';
+import type { ServicePlugin, WrapperPlugin } from '../contracts/plugin.js';
 import type { StreamWrapper } from '../contracts/wrapper.js';
 import { Sidecar } from './sidecar.js';
 
@@ -31,6 +31,11 @@ export type SidecarExtensions<W extends readonly unknown[]> = W extends readonly
   ? (PluginOf<Head> extends WrapperPlugin<Duplex, object, infer X> ? X : unknown) & SidecarExtensions<Tail>
   : unknown;
 
+/** What service plugins add to the sidecar. */
+export type PluginExtensions<P extends readonly unknown[]> = P extends readonly [infer Head, ...infer Tail]
+  ? (Head extends ServicePlugin<infer X> ? X : unknown) & PluginExtensions<Tail>
+  : unknown;
+
 /** The type `createSidecar` returns for a given wrapper list. */
 export type SidecarOf<W extends readonly unknown[]> = Sidecar<ChainOutput<W>, GroupExtensions<W> & object> &
   SidecarExtensions<W>;
@@ -49,8 +54,9 @@ export type SidecarOf<W extends readonly unknown[]> = Sidecar<ChainOutput<W>, Gr
  * app.on('stream', (stream, peer) => stream.end(`hi ${peer.name}\n`));
  * ```
  */
-export function createSidecar<const W extends readonly WrapperSpec[] = []>(
-  config: SidecarConfig<W>,
-): SidecarOf<W> {
-  return new Sidecar(config as SidecarConfig) as unknown as SidecarOf<W>;
+export function createSidecar<
+  const W extends readonly WrapperSpec[] = [],
+  const P extends readonly ServicePlugin[] = [],
+>(config: SidecarConfig<W, P>): SidecarOf<W> & PluginExtensions<P> {
+  return new Sidecar(config as SidecarConfig) as unknown as SidecarOf<W> & PluginExtensions<P>;
 }
