@@ -101,11 +101,8 @@ export {
   validateNamespace,
   validatePattern,
 } from './names.js';
-export type { Acceptor } from './pipeline/acceptor.js';
 export { allowNetworks, type DialPolicy } from './pipeline/dial-policy.js';
 export type { Dialer } from './pipeline/dialer.js';
-export type { Streams } from './pipeline/streams.js';
-export type { StreamContext, WrapperChain } from './pipeline/wrapper-chain.js';
 export type { Endpoint, InstanceRecord, JsonValue, PeerInfo } from './records.js';
 // ---- the memory adapters (tests, one-process apps) ----
 export { MemoryRegistry, type MemoryRegistryOptions, memoryRegistry } from './registry/memory-registry.js';
