@@ -93,7 +93,15 @@ const fullClient = createSidecar({
   transports: [tls(tlsOf(clientPair, { sessionCacheSize: 0 }))],
   events: false,
 });
-await Promise.all([server.start(), client.start(), fullClient.start()]);
+// The same as `client`, keeping one standby connection (TLS handshake and hello done) per instance.
+const readyClient = createSidecar({
+  name: 'client',
+  registry,
+  transports: [tls(tlsOf(clientPair))],
+  events: false,
+  standby: 1,
+});
+await Promise.all([server.start(), client.start(), fullClient.start(), readyClient.start()]);
 let nextReceived: ((stream: Duplex) => void) | undefined;
 server.on('stream', (stream) => {
   stream.on('error', () => {});
@@ -187,6 +195,7 @@ warm.on('session', (ticket: Buffer) => {
 });
 warm.resume();
 await client.connect('server').then((s) => s.destroy()); // warms the lookup cache and the session
+await readyClient.connect('server').then((s) => s.destroy()); // and opens the first standby connection
 await new Promise((resolve) => setTimeout(resolve, 50));
 warm.destroy();
 if (!session) throw new Error('the raw server sent no session ticket');
@@ -228,6 +237,7 @@ const variants: Array<{
 }> = [
   { label: 'sidecar', open: () => client.connect('server'), times: [] },
   { label: 'sidecar, no session cache', open: () => fullClient.connect('server'), times: [] },
+  { label: 'sidecar, standby', open: () => readyClient.connect('server'), times: [] },
   { label: 'raw full', open: () => rawConnect(), count: () => rawAccepted, times: [] },
   { label: 'raw resumed', open: () => rawConnect(session), count: () => rawAccepted, times: [] },
   {
@@ -255,9 +265,8 @@ for (let i = 0; i < CONNECT_WARMUP + CONNECTS; i++) {
   }
 }
 
-const [ourTimes, ourFullTimes, rawTimes, rawResumedTimes, dialFullTimes, dialResumedTimes] = variants.map(
-  (v) => v.times,
-) as [number[], number[], number[], number[], number[], number[]];
+const [ourTimes, ourFullTimes, ourStandbyTimes, rawTimes, rawResumedTimes, dialFullTimes, dialResumedTimes] =
+  variants.map((v) => v.times) as [number[], number[], number[], number[], number[], number[], number[]];
 const latency = (what: string, referenceLabel: string, goal?: string) => ({
   what,
   unit: 'us',
@@ -294,6 +303,12 @@ const rows: Comparison[] = [
     false,
   ),
   compareSamples(
+    latency('stream to a peer already talked to (standby: 1)', 'raw tls.connect, resumed session', '<= 1.0'),
+    ourStandbyTimes,
+    rawResumedTimes,
+    false,
+  ),
+  compareSamples(
     latency('connect-by-name, session cache off', 'raw tls.connect, full handshake'),
     ourFullTimes,
     rawTimes,
@@ -318,5 +333,11 @@ console.log(
   `throughput rounds MB/s: sidecar ${ours.map((v) => v.toFixed(0)).join(' ')}; raw ${raw.map((v) => v.toFixed(0)).join(' ')}`,
 );
 
-await Promise.all([client.stop(), fullClient.stop(), server.stop(), transportListener.close()]);
+await Promise.all([
+  client.stop(),
+  fullClient.stop(),
+  readyClient.stop(),
+  server.stop(),
+  transportListener.close(),
+]);
 await new Promise((resolve) => rawServer.close(resolve));
