@@ -4,8 +4,8 @@
  * dial). The callee sees it as a stream only once used. Hostile and old peers first.
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import { PassThrough } from 'node:stream';
-import { MemoryRegistry, type SidecarError } from '@sidecar/core';
+import { type Duplex, PassThrough } from 'node:stream';
+import { createSidecar, InvalidConfigError, MemoryRegistry, type SidecarError } from '@sidecar/core';
 import { eventually, readAll } from '@sidecar/core/testing';
 import { ACTIVATE, encodeHello, HELLO_MAGIC, readHello } from '@sidecar/core/wire';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -48,6 +48,46 @@ describe('standby connections', () => {
     await eventually(() => expect(warnings.map((w) => w.code)).toContain('SIDECAR_ERR_PROTOCOL'));
     await eventually(() => expect(socket.destroyed || socket.readableEnded).toBe(true));
     expect(streams).toHaveLength(0);
+  });
+
+  it('a flood of standby hellos that never activate is held to maxIncomingConnections, and callers are still served', async () => {
+    const { app, streams } = await echoServer({ maxIncomingConnections: 4 });
+    const attacker = new RecordingTransport('memory');
+    const parked: Duplex[] = [];
+    for (let i = 0; i < 20; i++) {
+      const socket = await attacker.dial(app.record.endpoints[0] as never, {
+        expect: { name: 'server', namespace: 'default' },
+      });
+      socket.on('error', () => {});
+      socket.write(
+        encodeHello({
+          type: 'hello',
+          from: { name: 'mallory', instanceId: `m${i}`, namespace: 'default' },
+          to: { name: 'server', instanceId: app.instanceId },
+          standby: true,
+        }),
+      );
+      socket.resume();
+      parked.push(socket);
+    }
+    // The callee keeps no more than its limit: the standbys silent longest are closed to make room.
+    await eventually(() =>
+      expect(parked.filter((s) => !s.destroyed && !s.readableEnded).length).toBeLessThanOrEqual(4),
+    );
+    expect(streams).toHaveLength(0);
+    const caller = await started('caller');
+    expect(await roundTrip(caller, 'still served')).toBe('still served');
+  });
+
+  it('refuses a standby count that is not a whole number of at least 0', () => {
+    for (const bad of [-1, 1.5, Number.NaN, '1' as unknown as number]) {
+      expect(() => createSidecar({ name: 'x', registry: 'memory', standby: bad })).toThrow(
+        InvalidConfigError,
+      );
+    }
+    expect(() => createSidecar({ name: 'x', registry: 'memory', strategy: 'nope' as never })).toThrow(
+      InvalidConfigError,
+    );
   });
 
   it('a standby hello whose standby is not a boolean is refused as a bad hello', async () => {

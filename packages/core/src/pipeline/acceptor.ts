@@ -7,7 +7,7 @@ import type { IncomingConnection } from '../contracts/transport.js';
 import { publishIncomingFailure, publishStreamOpen } from '../diagnostics.js';
 import { isSidecarError } from '../errors.js';
 import type { PeerInfo } from '../records.js';
-import { Admission } from './admission.js';
+import { Admission, type Admitted } from './admission.js';
 import { acceptHello, awaitActivation, typeConnectionErrors } from './handshake.js';
 import type { Streams } from './streams.js';
 
@@ -59,7 +59,7 @@ export class Acceptor {
     if (!accepted || socket.destroyed) return;
     this.#admission.established(admitted);
     const { standby, ...peer } = accepted;
-    if (standby && !(await this.#standingBy(socket))) return;
+    if (standby && !(await this.#standingBy(socket, admitted))) return;
     typeConnectionErrors(socket, peer.name);
     publishStreamOpen(this.#self.instanceId, socket, 'incoming', transport);
     const context = {
@@ -91,11 +91,13 @@ export class Acceptor {
    * wait for it), but stop() closes it. Resolves false when it ends unused (normal) or breaks
    * the protocol (a warning).
    */
-  async #standingBy(socket: Duplex): Promise<boolean> {
+  async #standingBy(socket: Duplex, admitted: Admitted): Promise<boolean> {
     this.#streams.untrack(socket);
     this.#standby.add(socket);
+    this.#admission.standby(admitted, true);
     try {
       await awaitActivation(socket);
+      this.#admission.standby(admitted, false);
       this.#streams.track(socket);
       return true;
     } catch (err) {

@@ -23,6 +23,8 @@ export interface Admitted {
   bytes: number;
   /** Closed by a limit (already reported). */
   evicted: boolean;
+  /** A standby connection not used yet: idle by definition, the first closed to make room. */
+  standby?: boolean;
 }
 
 /** How long a refused newcomer keeps its socket, so that the caller can read why, in ms. */
@@ -99,15 +101,28 @@ export class Admission {
     this.#established.add(entry);
   }
 
+  /** A standby connection is held (`true`) or was turned into a stream (`false`). */
+  standby(entry: Admitted, waiting: boolean): void {
+    entry.standby = waiting;
+    entry.since = Date.now();
+    entry.bytes = bytesOf(entry.stream);
+  }
+
   /**
-   * The established stream silent longest, if any is silent: one that moved no byte since the
-   * previous look (or since its hello). A stream that moved bytes since then is busy and spared;
-   * one whose transport counts no bytes is never taken for silent.
+   * The established stream silent longest, if any is silent: a standby connection not used yet
+   * (the oldest first), else one that moved no byte since the previous look (or since its hello).
+   * A stream that moved bytes since then is busy and spared; one whose transport counts no bytes
+   * is never taken for silent.
    */
   #idlest(): Admitted | undefined {
     const now = Date.now();
     let victim: Admitted | undefined;
     for (const entry of this.#established) {
+      if (entry.standby) {
+        if (!victim?.standby || entry.since < victim.since) victim = entry;
+        continue;
+      }
+      if (victim?.standby) continue;
       const bytes = bytesOf(entry.stream);
       if (bytes < 0) continue;
       if (bytes !== entry.bytes) {
