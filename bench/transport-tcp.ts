@@ -27,8 +27,10 @@ import {
   compareSamples,
   exposeGc,
   interleave,
+  latencyRow,
   loadNow,
   printComparisons,
+  throughputRow,
 } from './lib/measure.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -151,23 +153,9 @@ async function main(): Promise<void> {
     const loadBefore = loadNow();
     const connects = await measureConnects(client, ready, libp2p, far);
     const { mbps, libp2pMbps, cpu, cpuBound } = await measureThroughput(client, libp2p, far);
-    const stream = (what: string, referenceLabel: string, goal?: string) => ({
-      what,
-      unit: 'MB/s',
-      referenceLabel,
-      better: 'higher' as const,
-      ...(goal ? { goal } : {}),
-    });
-    const latency = (what: string, referenceLabel: string, goal?: string) => ({
-      what,
-      unit: 'us',
-      referenceLabel,
-      better: 'lower' as const,
-      ...(goal ? { goal } : {}),
-    });
     const rows = [
       compareSamples(
-        stream(
+        throughputRow(
           `throughput, connect() stream (${ROUNDS} x ${TOTAL / 2 ** 20} MiB, peer process)`,
           'raw net socket',
           '>= 0.98',
@@ -175,9 +163,13 @@ async function main(): Promise<void> {
         mbps.connect,
         mbps.raw,
       ),
-      compareSamples(stream('throughput, to() stream', 'raw net socket', '>= 0.98'), mbps.to, mbps.raw),
       compareSamples(
-        stream(
+        throughputRow('throughput, to() stream', 'raw net socket', '>= 0.98'),
+        mbps.to,
+        mbps.raw,
+      ),
+      compareSamples(
+        throughputRow(
           'CPU-bound throughput, connect() stream (bytes / CPU time of the busier process)',
           'raw net socket',
           '>= 0.98',
@@ -186,18 +178,18 @@ async function main(): Promise<void> {
         cpuBound.raw ?? [],
       ),
       compareSamples(
-        stream('CPU-bound throughput, noise floor: raw again (A/A)', 'raw net socket', '0.95 - 1.05'),
+        throughputRow('CPU-bound throughput, noise floor: raw again (A/A)', 'raw net socket', '0.95 - 1.05'),
         cpuBound.rawAgain ?? [],
         cpuBound.raw ?? [],
       ),
       compareSamples(
-        stream('throughput, noise floor: raw again (A/A)', 'raw net socket', '0.95 - 1.05'),
+        throughputRow('throughput, noise floor: raw again (A/A)', 'raw net socket', '0.95 - 1.05'),
         mbps.rawAgain,
         mbps.raw,
       ),
       compareSamples(
         {
-          ...stream('CPU of both processes per GB, connect() stream', 'raw net socket', '<= 1.02'),
+          ...throughputRow('CPU of both processes per GB, connect() stream', 'raw net socket', '<= 1.02'),
           unit: 'ms/GB',
           better: 'lower',
         },
@@ -205,7 +197,7 @@ async function main(): Promise<void> {
         cpu.raw ?? [],
       ),
       compareSamples(
-        stream(
+        throughputRow(
           `throughput, connect() stream (${LIBP2P_ROUNDS} x ${TOTAL / 2 ** 20} MiB)`,
           'js-libp2p tcp+noise+yamux stream',
         ),
@@ -213,25 +205,25 @@ async function main(): Promise<void> {
         libp2pMbps.libp2p,
       ),
       compareSamples(
-        latency(`connect by name, warm cache, peer process (${CONNECTS} each)`, 'raw net.connect'),
+        latencyRow(`connect by name, warm cache, peer process (${CONNECTS} each)`, 'raw net.connect'),
         connects.byName,
         connects.raw,
         false,
       ),
       compareSamples(
-        latency('connect by name vs raw connect + 1 round trip', 'raw connect + 1-byte ping', '<= 1.0'),
+        latencyRow('connect by name vs raw connect + 1 round trip', 'raw connect + 1-byte ping', '<= 1.0'),
         connects.byName,
         connects.rawPing,
         false,
       ),
       compareSamples(
-        latency('stream to a peer already talked to (standby: 1)', 'raw net.connect', '<= 1.0'),
+        latencyRow('stream to a peer already talked to (standby: 1)', 'raw net.connect', '<= 1.0'),
         connects.standby,
         connects.raw,
         false,
       ),
       compareSamples(
-        latency(`connect by name (${LIBP2P_CONNECTS} each)`, 'js-libp2p dial + noise + yamux stream'),
+        latencyRow(`connect by name (${LIBP2P_CONNECTS} each)`, 'js-libp2p dial + noise + yamux stream'),
         connects.byNameVsLibp2p,
         connects.libp2p,
         false,

@@ -24,7 +24,7 @@ import {
   TlsTransport,
   tls,
 } from '@sidecar/transport-tls';
-import { type Comparison, compareSamples, printComparisons } from './lib/measure.js';
+import { type Comparison, compareSamples, latencyRow, printComparisons } from './lib/measure.js';
 
 const TOTAL_BYTES = 256 * 1024 * 1024;
 const CHUNK = Buffer.alloc(64 * 1024, 7);
@@ -267,13 +267,6 @@ for (let i = 0; i < CONNECT_WARMUP + CONNECTS; i++) {
 
 const [ourTimes, ourFullTimes, ourStandbyTimes, rawTimes, rawResumedTimes, dialFullTimes, dialResumedTimes] =
   variants.map((v) => v.times) as [number[], number[], number[], number[], number[], number[], number[]];
-const latency = (what: string, referenceLabel: string, goal?: string) => ({
-  what,
-  unit: 'us',
-  referenceLabel,
-  better: 'lower' as const,
-  ...(goal ? { goal } : {}),
-});
 const rows: Comparison[] = [
   compareSamples(
     {
@@ -287,7 +280,7 @@ const rows: Comparison[] = [
     raw,
   ),
   compareSamples(
-    latency(
+    latencyRow(
       `connect-by-name, warm cache (${CONNECTS} each, interleaved)`,
       'raw tls.connect, full handshake',
       '<= 1.1',
@@ -297,31 +290,35 @@ const rows: Comparison[] = [
     false,
   ),
   compareSamples(
-    latency('connect-by-name, warm cache', 'raw tls.connect, resumed session'),
+    latencyRow('connect-by-name, warm cache', 'raw tls.connect, resumed session'),
     ourTimes,
     rawResumedTimes,
     false,
   ),
   compareSamples(
-    latency('stream to a peer already talked to (standby: 1)', 'raw tls.connect, resumed session', '<= 1.0'),
+    latencyRow(
+      'stream to a peer already talked to (standby: 1)',
+      'raw tls.connect, resumed session',
+      '<= 1.0',
+    ),
     ourStandbyTimes,
     rawResumedTimes,
     false,
   ),
   compareSamples(
-    latency('connect-by-name, session cache off', 'raw tls.connect, full handshake'),
+    latencyRow('connect-by-name, session cache off', 'raw tls.connect, full handshake'),
     ourFullTimes,
     rawTimes,
     false,
   ),
   compareSamples(
-    latency('TlsTransport.dial alone, full handshake', 'raw tls.connect, full handshake'),
+    latencyRow('TlsTransport.dial alone, full handshake', 'raw tls.connect, full handshake'),
     dialFullTimes,
     rawTimes,
     false,
   ),
   compareSamples(
-    latency('TlsTransport.dial alone, resumed', 'raw tls.connect, resumed session'),
+    latencyRow('TlsTransport.dial alone, resumed', 'raw tls.connect, resumed session'),
     dialResumedTimes,
     rawResumedTimes,
     false,

@@ -191,6 +191,16 @@ export function ratioOf(row: Comparison): number {
  * When `SIDECAR_BENCH_JSON` names a file, each row is also appended to it as one JSON line, for
  * scripts/bench.mjs to render reports/bench.md.
  */
+/** The description of a latency row (microseconds, lower is better), for compareSamples. */
+export function latencyRow(what: string, referenceLabel: string, goal?: string) {
+  return { what, unit: 'us', referenceLabel, better: 'lower' as const, ...(goal ? { goal } : {}) };
+}
+
+/** The description of a throughput row (MB/s, higher is better), for compareSamples. */
+export function throughputRow(what: string, referenceLabel: string, goal?: string) {
+  return { what, unit: 'MB/s', referenceLabel, better: 'higher' as const, ...(goal ? { goal } : {}) };
+}
+
 export function printComparisons(title: string, rows: Comparison[]): void {
   console.log(`\n== ${title} ==`);
   const lines = rows.map((r) => ({
