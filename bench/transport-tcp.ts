@@ -13,7 +13,7 @@
  * only the raw connect + 1-byte ping loop, its reference.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { setPriority, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -372,6 +372,8 @@ async function profileConnects(client: Sidecar, far: FarSide, raw: boolean): Pro
   const count = Number(process.env.SIDECAR_BENCH_PROFILE_CONNECTS ?? 3000);
   const from = process.hrtime.bigint() / 1000n;
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  const far0 = far.cpuUs();
   for (let i = 0; i < count; i++) {
     if (!raw) {
       (await client.connect('sink')).destroy();
@@ -383,7 +385,12 @@ async function profileConnects(client: Sidecar, far: FarSide, raw: boolean): Pro
     s.destroy();
   }
   const to = process.hrtime.bigint() / 1000n;
-  console.log(`${count} connects by name in ${(performance.now() - t0).toFixed(0)} ms`);
+  const cpu = process.cpuUsage(cpu0);
+  const farUs = far.cpuUs() - far0;
+  console.log(`${count} ${raw ? 'raw connects + ping' : 'connects by name'} in ${(performance.now() - t0).toFixed(0)} ms`);
+  console.log(
+    `CPU per connect: caller ${((cpu.user + cpu.system) / count).toFixed(1)} us, callee ${(farUs / count).toFixed(1)} us`,
+  );
   console.log(`profile window: ${from} ${to}`);
 }
 
@@ -392,6 +399,8 @@ interface FarSide {
   pingPort: number;
   sinkPort: number;
   libp2pAddress: string;
+  /** CPU time the far side's process has used so far, in us (from /proc, 10 ms ticks). */
+  cpuUs: () => number;
   stop: () => Promise<void>;
 }
 
@@ -412,6 +421,10 @@ async function startFarSide(): Promise<FarSide> {
     pingPort: Number(pingPort),
     sinkPort: Number(sinkPort),
     libp2pAddress: libp2pAddress as string,
+    cpuUs: () => {
+      const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+      return (Number(fields[11]) + Number(fields[12])) * 10_000;
+    },
     stop: async () => {
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.stdin?.end();
