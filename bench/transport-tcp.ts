@@ -387,7 +387,9 @@ async function profileConnects(client: Sidecar, far: FarSide, raw: boolean): Pro
   const to = process.hrtime.bigint() / 1000n;
   const cpu = process.cpuUsage(cpu0);
   const farUs = far.cpuUs() - far0;
-  console.log(`${count} ${raw ? 'raw connects + ping' : 'connects by name'} in ${(performance.now() - t0).toFixed(0)} ms`);
+  console.log(
+    `${count} ${raw ? 'raw connects + ping' : 'connects by name'} in ${(performance.now() - t0).toFixed(0)} ms`,
+  );
   console.log(
     `CPU per connect: caller ${((cpu.user + cpu.system) / count).toFixed(1)} us, callee ${(farUs / count).toFixed(1)} us`,
   );

@@ -23,10 +23,16 @@ const AREAS = [
   ['hello encode/parse/validate', /packages\/core\/(src|dist)\/wire\//],
   ['acceptor', /packages\/core\/(src|dist)\/pipeline\/acceptor\.[jt]s/],
   ['admission', /packages\/core\/(src|dist)\/pipeline\/admission\.[jt]s/],
-  ['streams, wrapper chain', /packages\/core\/(src|dist)\/pipeline\/(streams|wrapper-chain|standby-pool)\.[jt]s/],
+  [
+    'streams, wrapper chain',
+    /packages\/core\/(src|dist)\/pipeline\/(streams|wrapper-chain|standby-pool)\.[jt]s/,
+  ],
   ['lazy stream', /packages\/core\/(src|dist)\/pipeline\/lazy-stream\.[jt]s/],
   ['diagnostics', /packages\/core\/(src|dist)\/diagnostics\.[jt]s/],
-  ['sidecar facade, lifecycle, container', /packages\/core\/(src|dist)\/(sidecar|lifecycle|container|config)\//],
+  [
+    'sidecar facade, lifecycle, container',
+    /packages\/core\/(src|dist)\/(sidecar|lifecycle|container|config)\//,
+  ],
   ['core util (abort, delay, lru)', /packages\/core\/(src|dist)\/util\//],
   ['errors', /packages\/core\/(src|dist)\/errors/],
   ['transport-tcp', /packages\/transport-tcp\/(src|dist)\//],
