@@ -27,7 +27,13 @@ async function pair(limits: Partial<SidecarConfig>) {
     helloTimeout: 60_000, // so that only the limits close anything during a test
     ...limits,
   });
-  const client = createSidecar({ name: 'caller', registry: `memory:${store}`, transports: ['tcp'] });
+  // No standby connection (default 1): the limits below count the caller's connections exactly.
+  const client = createSidecar({
+    name: 'caller',
+    registry: `memory:${store}`,
+    transports: ['tcp'],
+    standby: 0,
+  });
   running.push(server, client);
   const warnings: SidecarError[] = [];
   server.on('warning', (w) => warnings.push(w));

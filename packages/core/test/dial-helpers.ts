@@ -87,6 +87,8 @@ export async function started(name: string, extra: Partial<SidecarConfig> = {}):
     registry: `memory:${store}`,
     transports: ['memory'],
     connectTimeout: 1500,
+    // These tests count dials: a standby connection (default 1) would add one per instance.
+    standby: 0,
     ...extra,
   });
   running.push(app);

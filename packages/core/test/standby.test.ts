@@ -126,13 +126,36 @@ describe('standby connections', () => {
     await eventually(() => expect(transport.dialed).toHaveLength(4));
   });
 
-  it('standby: 0 (the default) opens every stream on a new connection', async () => {
+  it('standby: 0 opens every stream on a new connection', async () => {
     await echoServer();
     const transport = new RecordingTransport('memory');
-    const caller = await started('caller', { transports: [plugin(transport)] });
+    const caller = await started('caller', { transports: [plugin(transport)], standby: 0 });
     expect(await roundTrip(caller, 'one')).toBe('one');
     expect(await roundTrip(caller, 'two')).toBe('two');
     expect(transport.dialed).toHaveLength(2);
+  });
+
+  it('by default a caller keeps one standby connection per instance talked to', async () => {
+    const { streams } = await echoServer();
+    const transport = new RecordingTransport('memory');
+    const caller = createSidecar({
+      name: 'caller',
+      registry: storeUrl(),
+      transports: [plugin(transport)],
+      register: false,
+    });
+    try {
+      await caller.start();
+      expect(await roundTrip(caller, 'one')).toBe('one');
+      await eventually(() => expect(transport.dialed).toHaveLength(2)); // the stream, then its standby
+      expect(await roundTrip(caller, 'two')).toBe('two');
+      expect(streams).toHaveLength(2);
+      await eventually(() => expect(transport.dialed).toHaveLength(3)); // refilled, never more than one
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(transport.dialed).toHaveLength(3);
+    } finally {
+      await caller.stop();
+    }
   });
 
   it('a callee stopping with a drain does not wait for standby connections, and closes them', async () => {

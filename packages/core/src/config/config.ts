@@ -25,7 +25,7 @@ export const DEFAULT_DIAL_TIMEOUT = 2000;
 /** Default time an accepted connection has to send its hello, in ms. */
 export const DEFAULT_HELLO_TIMEOUT = 5000;
 /** Default number of standby connections per instance talked to (see `SidecarConfig.standby`). */
-export const DEFAULT_STANDBY = 0;
+export const DEFAULT_STANDBY = 1;
 /** Default time `start()` keeps retrying while the network or the registry is not there yet, in ms. */
 export const DEFAULT_START_TIMEOUT = 0;
 
@@ -185,7 +185,7 @@ export interface SidecarConfig<
    * the silent connection it is, the first closed to make room). `0` opens every stream on a
    * new connection. Callees that do not offer standby connections (older versions) are never
    * sent one.
-   * @default 0
+   * @default 1
    */
   standby?: number;
   /** Order in which instances of a name are tried. @default 'round-robin' */
