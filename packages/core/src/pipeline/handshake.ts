@@ -61,10 +61,7 @@ export async function offerHello(
 ): Promise<Welcomed> {
   try {
     socket.on('error', noop);
-    const to = { name: record.name, instanceId: record.instanceId };
-    socket.write(
-      encodeHello(standby ? { type: 'hello', from: self, to, standby } : { type: 'hello', from: self, to }),
-    );
+    socket.write(helloOf(self, record, standby));
     const answer = await readHello(socket);
     if (answer.type === 'refuse') {
       const hint = REFUSAL_HINTS[answer.reason];
@@ -205,6 +202,36 @@ export async function acceptHello(
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * The hello for each (local identity, record, standby) encoded once: the registry's lookup cache
+ * hands out the same record object until the record changes, so a connect by name to a peer
+ * already looked up writes a frame encoded before.
+ */
+const hellos = new WeakMap<HelloPeer, WeakMap<InstanceRecord, [Buffer?, Buffer?]>>();
+
+function helloOf(self: HelloPeer, record: InstanceRecord, standby: boolean): Buffer {
+  let byRecord = hellos.get(self);
+  if (!byRecord) {
+    byRecord = new WeakMap();
+    hellos.set(self, byRecord);
+  }
+  let frames = byRecord.get(record);
+  if (!frames) {
+    frames = [];
+    byRecord.set(record, frames);
+  }
+  const slot = standby ? 1 : 0;
+  let frame = frames[slot];
+  if (!frame) {
+    const to = { name: record.name, instanceId: record.instanceId };
+    frame = encodeHello(
+      standby ? { type: 'hello', from: self, to, standby } : { type: 'hello', from: self, to },
+    );
+    frames[slot] = frame;
+  }
+  return frame;
 }
 
 /** The welcome of each local identity, encoded once: it is the same for every caller. */
