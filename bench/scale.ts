@@ -1,19 +1,23 @@
 /**
  * Scale benchmark: N peers (real sidecars on TCP, watching the registry) spread over several
- * worker processes, on one redis-server and on a Redis Cluster. For each N it prints the time
+ * worker processes, on one SQLite file, one redis-server and a Redis Cluster. For each N it prints the time
  * to start them all, the RSS each idle peer adds (after a GC, over the worker's RSS before any
  * peer), and how long one join takes to reach every watcher (p50 / p99 over all watchers and a
  * few joins). References: the issue's goals (1,000 peers in <= 1.5 s, <= 0.3 MB per idle peer,
  * 10,000 watchers see a join in <= 100 ms p99).
  *
- * Run: pnpm bench:scale [N ...]   (default 100 1000 10000; SIDECAR_SCALE_TARGETS=redis,cluster)
+ * Run: pnpm bench:scale [N ...]   (default 100 1000 10000; SIDECAR_SCALE_TARGETS=sqlite,redis,cluster)
  * SIDECAR_SCALE_PORT_BASE=P: peer i listens on port P + i instead of a port the kernel picks;
  * with thousands of sockets open, Linux's bind(0) searches the port range (measured here at
  * 0.1-24 ms per listen), which then dominates the start time (a cost of the TCP transport, not the registry).
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { openRegistry, type Registry } from '@sidecar/core';
 import { RedisRegistry } from '@sidecar/registry-redis';
 import { RedisCluster, startRedis } from '../test/setup/servers/index.js';
 import { type Comparison, median, percentile, printComparisons } from './lib/measure.js';
@@ -21,7 +25,7 @@ import type { FromWorker, ScaleTarget, ToWorker, WorkerPlan } from './scale/prot
 import { wallNow } from './scale/protocol.js';
 
 const SIZES = process.argv.slice(2).map(Number).filter(Boolean);
-const TARGETS = (process.env.SIDECAR_SCALE_TARGETS ?? 'redis,cluster').split(',');
+const TARGETS = (process.env.SIDECAR_SCALE_TARGETS ?? 'sqlite,redis,cluster').split(',');
 /** Peers per worker process at most (a 2-core machine: more processes only add memory). */
 const PEERS_PER_WORKER = 1250;
 /** Record lifetime: an idle peer renews every 10 s. */
@@ -77,6 +81,14 @@ interface Figures {
   seen: number;
 }
 
+/** The registry that announces the joins the peers watch for. */
+function openJoiner(target: ScaleTarget, namespace: string): Promise<Registry> {
+  if (target.kind === 'sqlite') return openRegistry(target.url, { namespace });
+  const options = target.kind === 'redis' ? { url: target.url } : { cluster: { nodes: target.seeds } };
+  const joiner = new RedisRegistry({ ...options, namespace, sweepInterval: 60_000 });
+  return joiner.start().then(() => joiner);
+}
+
 async function run(target: ScaleTarget, n: number): Promise<Figures> {
   const namespace = `scale-${n}-${randomBytes(3).toString('hex')}`;
   const workers: Worker[] = [];
@@ -97,9 +109,7 @@ async function run(target: ScaleTarget, n: number): Promise<Figures> {
     loaded.push(worker.next('loaded'));
     workers.push(worker);
   }
-  const registryOptions =
-    target.kind === 'redis' ? { url: target.url } : { cluster: { nodes: target.seeds } };
-  const joiner = new RedisRegistry({ ...registryOptions, namespace, sweepInterval: 60_000 });
+  let joiner: Registry | undefined;
   try {
     const base = (await Promise.all(loaded)).map((m) => (m.kind === 'loaded' ? m.rss : 0));
     const t0 = wallNow();
@@ -111,7 +121,7 @@ async function run(target: ScaleTarget, n: number): Promise<Figures> {
     const measured = await Promise.all(workers.map((w) => w.next('measured', { kind: 'measure' })));
     const rss = measured.reduce((sum, m, i) => sum + (m.kind === 'measured' ? m.rss - (base[i] ?? 0) : 0), 0);
 
-    await joiner.start();
+    joiner = await openJoiner(target, namespace);
     const latencies: number[] = [];
     let seen = 0;
     for (let j = 0; j < JOINS; j++) {
@@ -146,7 +156,7 @@ async function run(target: ScaleTarget, n: number): Promise<Figures> {
       seen: seen / JOINS,
     };
   } finally {
-    await joiner.stop();
+    await joiner?.stop();
     await Promise.all(workers.map((w) => w.stop()));
   }
 }
@@ -185,10 +195,15 @@ function rows(label: string, n: number, f: Figures): Comparison[] {
 }
 
 const sizes = SIZES.length > 0 ? SIZES : [100, 1000, 10_000];
+const sqliteDir = mkdtempSync(join(tmpdir(), 'sidecar-scale-'));
 const redis = TARGETS.includes('redis') ? await startRedis({ args: ['--maxclients', '20000'] }) : undefined;
 const cluster = TARGETS.includes('cluster') ? await RedisCluster.start({ masters: 3 }) : undefined;
 try {
   for (const [label, target] of [
+    [
+      'sqlite',
+      TARGETS.includes('sqlite') && ({ kind: 'sqlite', url: `sqlite:${sqliteDir}/registry.db` } as const),
+    ],
     ['redis', redis && ({ kind: 'redis', url: redis.url } as const)],
     ['redis cluster', cluster && ({ kind: 'cluster', seeds: cluster.seeds } as const)],
   ] as const) {
@@ -212,4 +227,5 @@ try {
 } finally {
   await cluster?.stop();
   await redis?.stop();
+  rmSync(sqliteDir, { recursive: true, force: true });
 }

@@ -4,7 +4,7 @@
  * appends them to the file named by SIDECAR_BENCH_JSON). A bench that fails is reported with its
  * exit code; the others still run. Exits non-zero if any failed.
  *
- *   pnpm bench                 # tcp tls sql redis pillion
+ *   pnpm bench                 # tcp tls sql redis pillion metrics scale
  *   pnpm bench tcp tls         # just these
  *   SIDECAR_BENCH_NICE=-10 pnpm bench   # raise the benches' priority (root), on a shared machine
  */
@@ -17,7 +17,7 @@ import { readRows, render } from './bench-render.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** The benches `pnpm bench` runs, by their `bench:NAME` script. */
-const ALL = ['tcp', 'tls', 'sql', 'redis', 'pillion'];
+const ALL = ['tcp', 'tls', 'sql', 'redis', 'pillion', 'metrics', 'scale'];
 const names = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ALL;
 const out = process.env.SIDECAR_BENCH_REPORT ?? join(root, 'reports', 'bench.md');
 

@@ -2,6 +2,7 @@
 
 /** Where the workers' peers find the registry. */
 export type ScaleTarget =
+  | { kind: 'sqlite'; url: `sqlite:${string}` }
   | { kind: 'redis'; url: string }
   | { kind: 'cluster'; seeds: Array<{ host: string; port: number }> };
 

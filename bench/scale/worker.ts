@@ -1,6 +1,6 @@
 /**
- * One process of bench/scale.ts: starts its share of the peers (real sidecars on TCP, one Redis
- * or Redis Cluster registry each), then answers the parent: RSS when idle, and when each of its
+ * One process of bench/scale.ts: starts its share of the peers (real sidecars on TCP, one SQLite,
+ * Redis or Redis Cluster registry each), then answers the parent: RSS when idle, and when each of its
  * peers saw a given join.
  */
 import { createSidecar, type PeerInfo } from '@sidecar/core';
@@ -16,10 +16,13 @@ const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 // One options object per process: registries sharing it share one subscriber (see feedKey).
 // Generous timeouts: at N = 10,000 two cores run every worker, Redis and the heartbeats.
 const timeouts = { connectTimeout: 60_000, commandTimeout: 30_000 };
+const target = plan.target;
 const registryOptions =
-  plan.target.kind === 'redis'
-    ? { url: plan.target.url, ...timeouts }
-    : { cluster: { nodes: plan.target.seeds }, ...timeouts };
+  target.kind === 'cluster'
+    ? { cluster: { nodes: target.seeds }, ...timeouts }
+    : { url: target.url, ...timeouts };
+/** SQLite: the peers of a process share one connection to the file (core shares it by path). */
+const registryOf = () => (target.kind === 'sqlite' ? target.url : redisRegistry(registryOptions));
 const peers: Peer[] = [];
 let expected: string | undefined;
 let arrivals: number[] = [];
@@ -37,7 +40,7 @@ async function start(): Promise<void> {
         const peer = createSidecar({
           name: `peer-${plan.first + j}`,
           namespace: plan.namespace,
-          registry: redisRegistry(registryOptions),
+          registry: registryOf(),
           transports: ['tcp'],
           transportOptions: {
             tcp: { host: '127.0.0.1', ...(plan.portBase ? { port: plan.portBase + plan.first + j } : {}) },
