@@ -135,7 +135,7 @@ describe('standby connections', () => {
     expect(transport.dialed).toHaveLength(2);
   });
 
-  it('by default a caller keeps one standby connection per instance talked to', async () => {
+  it('by default (standby: 0) every stream is a new connection and no standby is opened', async () => {
     const { streams } = await echoServer();
     const transport = new RecordingTransport('memory');
     const caller = createSidecar({
@@ -147,12 +147,10 @@ describe('standby connections', () => {
     try {
       await caller.start();
       expect(await roundTrip(caller, 'one')).toBe('one');
-      await eventually(() => expect(transport.dialed).toHaveLength(2)); // the stream, then its standby
       expect(await roundTrip(caller, 'two')).toBe('two');
-      expect(streams).toHaveLength(2);
-      await eventually(() => expect(transport.dialed).toHaveLength(3)); // refilled, never more than one
       await new Promise((resolve) => setTimeout(resolve, 50));
-      expect(transport.dialed).toHaveLength(3);
+      expect(transport.dialed).toHaveLength(2);
+      expect(streams).toHaveLength(2);
     } finally {
       await caller.stop();
     }
@@ -169,23 +167,28 @@ describe('standby connections', () => {
     expect(performance.now() - began).toBeLessThan(4000); // a bound, not a speed claim
   });
 
+  it('a standby the callee closes (it died, or dropped it) is never handed out: the next stream dials anew', async () => {
+    const hellos: Array<Record<string, unknown>> = [];
+    // A callee from the hello format that offers standbys, then closes each one it gets (FIN).
+    const callee = await rawCallee(hellos, { features: ['standby'], closeStandbys: true });
+    const registry = await registerRaw(callee);
+    try {
+      const caller = await started('caller', { transports: ['tcp'], standby: 1 });
+      expect(await roundTrip(caller, 'one')).toBe('one');
+      await eventually(() => expect(hellos.filter((h) => h.standby === true)).toHaveLength(1));
+      await new Promise((r) => setTimeout(r, 100)); // its FIN has arrived
+      expect(await roundTrip(caller, 'two')).toBe('two'); // a new connection, not the dead standby
+      expect(hellos.filter((h) => h.standby === undefined)).toHaveLength(2);
+    } finally {
+      await registry.stop();
+      callee.close();
+    }
+  });
+
   it('an old callee (no standby feature in its welcome) never gets a standby hello', async () => {
     const hellos: Array<Record<string, unknown>> = [];
-    const old = await oldCallee(hellos);
-    const registry = new MemoryRegistry({ store: storeUrl().slice('memory:'.length) });
-    await registry.start();
-    await registry.register(
-      {
-        name: 'server',
-        instanceId: 'old1',
-        namespace: 'default',
-        endpoints: [{ transport: 'tcp', host: '127.0.0.1', port: (old.address() as { port: number }).port }],
-        methods: [],
-        metadata: {},
-        registeredAt: Date.now(),
-      },
-      60_000,
-    );
+    const old = await rawCallee(hellos);
+    const registry = await registerRaw(old);
     try {
       const caller = await started('caller', { transports: ['tcp'], standby: 1 });
       for (const text of ['one', 'two']) expect(await roundTrip(caller, text)).toBe(text);
@@ -199,24 +202,49 @@ describe('standby connections', () => {
   });
 });
 
-/** A callee that speaks the hello as before standby connections: its welcome lists no features. */
-function oldCallee(hellos: Array<Record<string, unknown>>): Promise<Server> {
+/**
+ * A callee written from the hello format (wire/hello.ts), not with core: it echoes every stream.
+ * By default it speaks as before standby connections (its welcome lists no features).
+ * `closeStandbys`: it closes each standby connection right after its welcome.
+ */
+function rawCallee(
+  hellos: Array<Record<string, unknown>>,
+  options: { features?: string[]; closeStandbys?: boolean } = {},
+): Promise<Server> {
   return new Promise((resolve) => {
     const server = createServer({ allowHalfOpen: true }, (socket: Socket) => {
       socket.on('error', () => {});
       void readHello(socket).then((frame) => {
         hellos.push(frame as unknown as Record<string, unknown>);
-        socket.write(
-          encodeHello({
-            type: 'welcome',
-            from: { name: 'server', instanceId: 'old1', namespace: 'default' },
-          }),
-        );
-        socket.pipe(socket);
+        const from = { name: 'server', instanceId: 'raw1', namespace: 'default' };
+        const features = options.features;
+        socket.write(encodeHello(features ? { type: 'welcome', from, features } : { type: 'welcome', from }));
+        if ((frame as { standby?: boolean }).standby && options.closeStandbys) socket.end();
+        else socket.pipe(socket);
       });
     });
     server.listen(0, '127.0.0.1', () => resolve(server));
   });
+}
+
+/** Registers the raw callee as instance raw1 of "server" in the test's memory store. */
+async function registerRaw(server: Server): Promise<MemoryRegistry> {
+  const registry = new MemoryRegistry({ store: storeUrl().slice('memory:'.length) });
+  await registry.start();
+  const port = (server.address() as { port: number }).port;
+  await registry.register(
+    {
+      name: 'server',
+      instanceId: 'raw1',
+      namespace: 'default',
+      endpoints: [{ transport: 'tcp', host: '127.0.0.1', port }],
+      methods: [],
+      metadata: {},
+      registeredAt: Date.now(),
+    },
+    60_000,
+  );
+  return registry;
 }
 
 describe('the standby pool', () => {

@@ -1,3 +1,4 @@
+import { ProtocolError } from '../errors.js';
 import type { InstanceRecord } from '../records.js';
 import type { Connection } from './connector.js';
 import { activate } from './handshake.js';
@@ -6,6 +7,11 @@ import { activate } from './handshake.js';
 export const STANDBY_IDLE_MS = 30_000;
 /** At most this many instances have standby connections at once; the least recently used go first. */
 export const MAX_STANDBY_INSTANCES = 64;
+
+/** False once the socket is closed or half-closed by the callee (never hand those out). */
+function usable(socket: Connection['socket']): boolean {
+  return !socket.destroyed && !socket.readableEnded && socket.writable;
+}
 
 /** True while the record still lists the endpoint the connection was dialled at. */
 function listed(record: InstanceRecord, connection: Connection): boolean {
@@ -19,7 +25,28 @@ function listed(record: InstanceRecord, connection: Connection): boolean {
 interface Spare {
   connection: Connection;
   timer: NodeJS.Timeout;
+  /** Stops watching the socket (it is handed out or dropped). */
   forget: () => void;
+}
+
+/**
+ * Watches an idle standby socket: it is read (the callee sends nothing before ACTIVATE), so a
+ * callee that dies or closes it is seen at once (its FIN or RST) and the socket is destroyed, not
+ * handed out dead; a byte from the callee is a protocol error. Returns the function that stops
+ * watching and leaves the socket as a fresh one (not flowing), for its stream.
+ */
+function watchIdle(socket: Connection['socket']): () => void {
+  const onReadable = () => {
+    if (socket.read(1) !== null)
+      socket.destroy(new ProtocolError('the callee sent data on an unused standby connection'));
+  };
+  const onEnd = () => socket.destroy();
+  socket.on('readable', onReadable);
+  socket.once('end', onEnd);
+  return () => {
+    socket.off('readable', onReadable);
+    socket.off('end', onEnd);
+  };
 }
 
 /**
@@ -49,7 +76,7 @@ export class StandbyPool {
   take(record: InstanceRecord): Connection | undefined {
     const spares = this.#spares.get(record.instanceId);
     let spare = spares?.shift();
-    while (spare && (spare.connection.socket.destroyed || !listed(record, spare.connection))) {
+    while (spare && (!usable(spare.connection.socket) || !listed(record, spare.connection))) {
       this.#drop(spare);
       spare = spares?.shift();
     }
@@ -108,10 +135,14 @@ export class StandbyPool {
       if (list?.length === 0) this.#spares.delete(id);
       clearTimeout(spare.timer);
     };
+    const unwatch = watchIdle(socket);
     const spare: Spare = {
       connection,
       timer: setTimeout(() => socket.destroy(), STANDBY_IDLE_MS).unref(),
-      forget: () => socket.off('close', onClose),
+      forget: () => {
+        unwatch();
+        socket.off('close', onClose);
+      },
     };
     socket.once('close', onClose);
     spares.push(spare);
