@@ -132,7 +132,7 @@ async function main(): Promise<void> {
   exposeGc();
   raisePriority();
   const far = await startFarSide();
-  // Every stream on a new connection (standby: 0): the rows measure a connect by name itself.
+  // Every stream on a new connection (standby: 0, the default): the rows measure a connect by name.
   const client = createSidecar({
     name: 'client',
     registry: far.registry,
@@ -141,7 +141,7 @@ async function main(): Promise<void> {
     standby: 0,
   });
   await client.start();
-  // The same, keeping one standby connection per instance talked to (config.standby, the default).
+  // The same, keeping one standby connection per instance talked to (config.standby).
   const ready = createSidecar({
     name: 'client-standby',
     registry: far.registry,
@@ -232,7 +232,7 @@ async function main(): Promise<void> {
       ),
       compareSamples(
         latencyRow(
-          'connect by name to a peer already talked to (standby: 1, the default)',
+          'connect by name to a peer already talked to (standby: 1)',
           'raw net.connect',
           '<= 1.0',
         ),

@@ -96,8 +96,7 @@ const fullClient = createSidecar({
   events: false,
   standby: 0,
 });
-// The same as `client`, keeping one standby connection (TLS handshake and hello done) per
-// instance, as every sidecar does by default.
+// The same as `client`, keeping one standby connection (TLS handshake and hello done) per instance.
 const readyClient = createSidecar({
   name: 'client',
   registry,

@@ -27,7 +27,7 @@ async function pair(limits: Partial<SidecarConfig>) {
     helloTimeout: 60_000, // so that only the limits close anything during a test
     ...limits,
   });
-  // No standby connection (default 1): the limits below count the caller's connections exactly.
+  // No standby connection, whatever the default: the limits below count the caller's connections.
   const client = createSidecar({
     name: 'caller',
     registry: `memory:${store}`,

@@ -87,7 +87,7 @@ export async function started(name: string, extra: Partial<SidecarConfig> = {}):
     registry: `memory:${store}`,
     transports: ['memory'],
     connectTimeout: 1500,
-    // These tests count dials: a standby connection (default 1) would add one per instance.
+    // These tests count dials: a standby connection would add one per instance, whatever the default.
     standby: 0,
     ...extra,
   });

@@ -25,7 +25,7 @@ export const DEFAULT_DIAL_TIMEOUT = 2000;
 /** Default time an accepted connection has to send its hello, in ms. */
 export const DEFAULT_HELLO_TIMEOUT = 5000;
 /** Default number of standby connections per instance talked to (see `SidecarConfig.standby`). */
-export const DEFAULT_STANDBY = 1;
+export const DEFAULT_STANDBY = 0;
 /** Default time `start()` keeps retrying while the network or the registry is not there yet, in ms. */
 export const DEFAULT_START_TIMEOUT = 0;
 
@@ -184,8 +184,9 @@ export interface SidecarConfig<
    * at most 64 instances. A standby counts against the callee's `maxIncomingConnections` (as
    * the silent connection it is, the first closed to make room). `0` opens every stream on a
    * new connection. Callees that do not offer standby connections (older versions) are never
-   * sent one.
-   * @default 1
+   * sent one. Off by default: a call that starts just as the callee dies gets a standby whose far
+   * end is going away and fails, where a new dial would have failed over to another instance.
+   * @default 0
    */
   standby?: number;
   /** Order in which instances of a name are tried. @default 'round-robin' */
