@@ -231,11 +231,7 @@ async function main(): Promise<void> {
         false,
       ),
       compareSamples(
-        latencyRow(
-          'connect by name to a peer already talked to (standby: 1)',
-          'raw net.connect',
-          '<= 1.0',
-        ),
+        latencyRow('connect by name to a peer already talked to (standby: 1)', 'raw net.connect', '<= 1.0'),
         connects.standby,
         connects.raw,
         false,
