@@ -3,7 +3,8 @@
  * export and bin target present), hold no build files, and declare peers that do not break a
  * user's install.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { ROOT } from './project.js';
@@ -60,5 +61,45 @@ describe('the packed packages, as npm installed them', () => {
     }
     const core = read(join(inject('docsProject'), 'node_modules', '@sidecar/core', 'package.json'));
     expect(core.peerDependencies?.vitest).toBe('>=3.0.0');
+  });
+
+  it('a CommonJS TypeScript project gets the types of require("sidecar") (cjs/index.d.cts)', () => {
+    const project = inject('docsProject');
+    const dir = join(project, 'cjs-consumer');
+    mkdirSync(dir, { recursive: true });
+    // A .cts file is CommonJS under NodeNext: `sidecar` resolves through the "require" condition.
+    writeFileSync(
+      join(dir, 'consumer.cts'),
+      [
+        "import sidecar = require('sidecar');",
+        "const app = sidecar.createSidecar({ name: 'billing', registry: 'sql' });",
+        'const started: Promise<void> = app.start();',
+        "const original = new sidecar('legacy-app');",
+        'void started;',
+        'void original;',
+        '// Typed, not any: a config of the wrong type is an error.',
+        '// @ts-expect-error',
+        'sidecar.createSidecar(42);',
+        '',
+      ].join('\n'),
+    );
+    const compilerOptions = {
+      target: 'ES2022',
+      module: 'NodeNext',
+      moduleResolution: 'NodeNext',
+      strict: true,
+      noEmit: true,
+      skipLibCheck: true,
+      types: ['node'],
+    };
+    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['consumer.cts'] }));
+    const tsc = join(project, 'node_modules/.bin/tsc');
+    let output = '';
+    try {
+      execFileSync(tsc, ['-p', dir, '--pretty', 'false'], { cwd: project, encoding: 'utf8' });
+    } catch (err) {
+      output = String((err as { stdout?: string }).stdout ?? err);
+    }
+    expect(output).toBe('');
   });
 });
