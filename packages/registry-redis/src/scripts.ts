@@ -95,8 +95,8 @@ export interface ScriptDefinition {
 }
 
 /**
- * Upserts a record living ARGV[6] ms from now (server time). ARGV: id, hex name, json
- * (expiresAt last, rewritten here), ttl. Announces `join` (new) or `update`. Result: the
+ * Upserts a record living ARGV[6] ms from now (server time). ARGV: id, hex name, the
+ * record's JSON without `expiresAt` and its closing brace (both appended here), ttl. Announces `join` (new) or `update`. Result: the
  * stored expiresAt.
  */
 const put: ScriptDefinition = {
@@ -104,7 +104,7 @@ const put: ScriptDefinition = {
   lua: `${CLOCK}
 local id, hex = ARGV[3], ARGV[4]
 local expires = now + tonumber(ARGV[6])
-local json = string.gsub(ARGV[5], EXPIRES_AT, ',"expiresAt":' .. expires .. '}', 1)
+local json = ARGV[5] .. ',"expiresAt":' .. expires .. '}'
 -- Fast path: 7 commands. An error reply (wrong-typed key) before the last write falls through.
 local known = redis.pcall('HGET', KEYS[1], id)
 if type(known) ~= 'table' and (not known or known == hex)
