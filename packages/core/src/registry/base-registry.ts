@@ -149,7 +149,9 @@ export abstract class BaseRegistry extends StorageHooks implements Registry {
     const stored = await this.#guard('register', () => this.put(record, ttlMs, options.signal));
     written();
     this.#cache.delete(record.name);
-    return stored === undefined ? record : { ...record, expiresAt: stored };
+    // A fresh object (recordOf), not yet handed to anyone: completed in place, not copied.
+    if (stored !== undefined) record.expiresAt = stored;
+    return record;
   }
 
   async renew(instanceId: string, ttlMs: number, options: RegistryCallOptions = {}): Promise<void> {
