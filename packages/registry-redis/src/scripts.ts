@@ -105,20 +105,25 @@ const put: ScriptDefinition = {
 local id, hex = ARGV[3], ARGV[4]
 local expires = now + tonumber(ARGV[6])
 local json = ARGV[5] .. ',"expiresAt":' .. expires .. '}'
--- Fast path: 7 commands. An error reply (wrong-typed key) before the last write falls through.
-local known = redis.pcall('HGET', KEYS[1], id)
-if type(known) ~= 'table' and (not known or known == hex)
+-- Fast path: 6 commands for a new instance, 7 for an update of one under the same name.
+-- HSETNX claims the id (and says whether it is new); an error reply (a wrong-typed key) falls
+-- through to the general path, which is told whether the id was new.
+local joined = false
+local known = false
+local claimed = redis.pcall('HSETNX', KEYS[1], id, hex)
+if claimed == 1 then joined = true elseif claimed == 0 then known = redis.pcall('HGET', KEYS[1], id) end
+if (joined or known == hex)
   and type(redis.pcall('HSET', KEYS[4], id, json)) ~= 'table'
   and type(redis.pcall('ZADD', KEYS[2], expires, id)) ~= 'table'
   and type(redis.pcall('SADD', KEYS[3], hex)) ~= 'table' then
-  if not known then redis.call('HSET', KEYS[1], id, hex) end
-  redis.call('PUBLISH', ARGV[1], '{"type":"' .. (known and 'update' or 'join') .. '","record":' .. json .. '}')
+  redis.call('PUBLISH', ARGV[1], '{"type":"' .. (joined and 'join' or 'update') .. '","record":' .. json .. '}')
   return {expires, {}}
 end
 ${PRELUDE}
 fixIndexes()
 fix(KEYS[4], 'hash')
 local old = redis.call('HGET', KEYS[1], id)
+if joined then old = false end -- claimed by the fast path just now: a join
 if old and old ~= hex then unlink(id, old) end
 redis.call('HSET', KEYS[1], id, hex)
 redis.call('HSET', KEYS[4], id, json)

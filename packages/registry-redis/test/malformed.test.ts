@@ -157,4 +157,26 @@ describe('redis registry: values written by hand', () => {
     });
     await eventually(() => expect(events).toEqual([`join ${input.instanceId}`]));
   });
+  it('an instance registered again under another name leaves the old name (join, then update)', async () => {
+    const namespace = `rename-${randomBytes(3).toString('hex')}`;
+    const keys = new KeyLayout(TEST_PREFIX, namespace);
+    const registry = new RedisRegistry({ url: redisUrl(), prefix: TEST_PREFIX, namespace });
+    const watcher = new RedisRegistry({ url: redisUrl(), prefix: TEST_PREFIX, namespace });
+    made.push(registry, watcher);
+    await Promise.all([registry.start(), watcher.start()]);
+    await watcher.watch();
+    const events: string[] = [];
+    watcher.on('join', (r) => events.push(`join ${r.name}`));
+    watcher.on('update', (r) => events.push(`update ${r.name}`));
+    const first = testRecord('alpha');
+    await registry.register(first, 10_000);
+    await registry.register({ ...first, name: 'beta' }, 10_000);
+    expect(await registry.lookup('alpha', { fresh: true })).toEqual([]);
+    expect((await registry.lookup('beta', { fresh: true })).map((r) => r.instanceId)).toEqual([
+      first.instanceId,
+    ]);
+    expect(await raw.exists(keys.name('alpha'))).toBe(0);
+    expect(await raw.smembers(keys.names)).toEqual([Buffer.from('beta').toString('hex')]);
+    await eventually(() => expect(events).toEqual(['join alpha', 'update beta']));
+  });
 });
