@@ -11,7 +11,14 @@
 export { registryKindOf } from './container/builtins.js';
 export { MAX_ENDPOINTS_PER_INSTANCE } from './pipeline/connector.js';
 export { checkDialPolicy } from './pipeline/dial-policy.js';
-export { decodeStored, parseRecord, parseStoredRecord, peerInfoOf, StoredRecord } from './records.js';
+export {
+  decodeStored,
+  parseRecord,
+  parseStoredRecord,
+  peerInfoOf,
+  recordJsonHead,
+  StoredRecord,
+} from './records.js';
 export { BaseRegistry } from './registry/base-registry.js';
 export { isChangeType, type RawRegistryChange, type RegistryChange } from './registry/change-tracker.js';
 export {

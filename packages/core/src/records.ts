@@ -180,3 +180,29 @@ function decodeText(value: unknown): unknown {
 export function parseStoredRecord(value: unknown): InstanceRecord {
   return parseRecord(decodeStored(value));
 }
+
+/** How the last member of a serialized record starts (see recordJsonHead). */
+const EXPIRES_AT_MEMBER = ',"expiresAt":';
+
+/**
+ * A record's JSON up to (not including) its `expiresAt` member and the closing brace: what a
+ * store keeps when the expiry lives apart (a SQL column: add `}`) or is appended by the store's
+ * clock (a Redis script: add `,"expiresAt":N}`). A record made by parseRecord has `expiresAt`
+ * last, so this is one JSON.stringify and a slice, no copy of the record.
+ *
+ * @example
+ * ```ts
+ * const head = recordJsonHead(parseRecord(value));
+ * const stored = `${head}}`; // the record without its expiry
+ * ```
+ */
+export function recordJsonHead(record: InstanceRecord): string {
+  const text = JSON.stringify(record);
+  const at = text.lastIndexOf(EXPIRES_AT_MEMBER);
+  if (at !== -1 && text.slice(at + EXPIRES_AT_MEMBER.length, -1) === JSON.stringify(record.expiresAt)) {
+    return text.slice(0, at);
+  }
+  // Members in another order (not made by parseRecord): without expiresAt, then cut the brace.
+  const { expiresAt: _expiresAt, ...rest } = record;
+  return JSON.stringify(rest).slice(0, -1);
+}

@@ -1,5 +1,5 @@
 import { InvalidRecordError } from '@sidecar/core';
-import { parseRecord } from '@sidecar/core/plugin-kit';
+import { parseRecord, recordJsonHead } from '@sidecar/core/plugin-kit';
 import { describe, expect, it } from 'vitest';
 
 const good = {
@@ -39,5 +39,20 @@ describe('parseRecord', () => {
       expect(() => parseRecord(value), JSON.stringify(value)).toThrow(InvalidRecordError);
       expect(() => parseRecord(value)).toThrow(field);
     }
+  });
+});
+
+describe('recordJsonHead', () => {
+  it("is the record's JSON without expiresAt and the closing brace, whatever the member order", () => {
+    const record = parseRecord({ ...good, metadata: { expiresAt: 7, nested: { expiresAt: 8 } } });
+    const withoutExpiry = (r: object) => {
+      const { expiresAt: _e, ...rest } = r as { expiresAt: number };
+      return rest;
+    };
+    expect(JSON.parse(`${recordJsonHead(record)}}`)).toEqual(withoutExpiry(record));
+    // Not made by parseRecord: expiresAt first, a nested expiresAt last.
+    const reordered = { expiresAt: record.expiresAt, ...withoutExpiry(record) } as typeof record;
+    expect(JSON.parse(`${recordJsonHead(reordered)}}`)).toEqual(withoutExpiry(record));
+    expect(JSON.parse(`${recordJsonHead(record)},"expiresAt":5}`).expiresAt).toBe(5);
   });
 });

@@ -72,3 +72,21 @@ describe('BaseRegistry + Heartbeat: an outage never expires a live record', () =
     }
   });
 });
+
+describe('BaseRegistry: register input', () => {
+  it('refuses what is not a record with InvalidRecordError, and keeps only the record fields', async () => {
+    const registry = open('register-input');
+    await registry.start();
+    type Input = Parameters<MemoryRegistry['register']>[0];
+    for (const bad of [null, undefined, 'svc', 42, []]) {
+      await expect(registry.register(bad as unknown as Input, 60_000)).rejects.toMatchObject({
+        code: 'SIDECAR_ERR_INVALID_RECORD',
+      });
+    }
+    const input = { ...testRecord('fields'), extra: 'not stored', namespace: 'elsewhere' };
+    const stored = await registry.register(input, 60_000);
+    expect(stored).not.toHaveProperty('extra');
+    expect(stored.namespace).toBe(registry.namespace);
+    expect(await registry.lookup('fields', { fresh: true })).toEqual([stored]);
+  });
+});

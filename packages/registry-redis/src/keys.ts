@@ -55,9 +55,19 @@ export class KeyLayout {
   }
 }
 
+/** Most names whose hex form is remembered (a register or a lookup then encodes no name twice). */
+const HEX_NAMES = 4096;
+const hexNames = new Map<string, string>();
+
 /** A name as it appears in keys: its UTF-8 bytes in lowercase hex (the Lua scripts do the same). */
 export function hexName(name: string): string {
-  return Buffer.from(name, 'utf8').toString('hex');
+  let hex = hexNames.get(name);
+  if (hex === undefined) {
+    hex = Buffer.from(name, 'utf8').toString('hex');
+    if (hexNames.size >= HEX_NAMES) hexNames.clear();
+    hexNames.set(name, hex);
+  }
+  return hex;
 }
 
 /** The namespace as it appears in the hash tag: as is when plain, else `~` + base64url. */

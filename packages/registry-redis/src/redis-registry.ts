@@ -98,36 +98,38 @@ export class RedisRegistry extends BaseRegistry {
     this.#client = undefined;
   }
 
-  protected async put(record: InstanceRecord, ttlMs: number): Promise<number> {
+  protected put(record: InstanceRecord, ttlMs: number): Promise<number> {
     const k = this.keys;
-    return this.#reply(
-      await this.#c().sidecarPut(
+    const hex = hexName(record.name);
+    return this.#c()
+      .sidecarPut(
         k.ids,
         k.expiry,
         k.names,
-        k.name(record.name),
+        k.namePrefix + hex,
         k.channel,
         k.namePrefix,
         record.instanceId,
-        hexName(record.name),
+        hex,
         serialize(record),
         Math.max(0, Math.round(ttlMs)),
-      ),
-    );
+      )
+      .then(this.#result);
   }
 
-  protected async touch(instanceId: string, ttlMs: number): Promise<boolean> {
+  protected touch(instanceId: string, ttlMs: number): Promise<boolean> {
     const k = this.keys;
-    const reply = await this.#c().sidecarTouch(
-      k.ids,
-      k.expiry,
-      k.names,
-      k.channel,
-      k.namePrefix,
-      instanceId,
-      Math.max(0, Math.round(ttlMs)),
-    );
-    return this.#reply(reply) === 1;
+    return this.#c()
+      .sidecarTouch(
+        k.ids,
+        k.expiry,
+        k.names,
+        k.channel,
+        k.namePrefix,
+        instanceId,
+        Math.max(0, Math.round(ttlMs)),
+      )
+      .then(this.#found);
   }
 
   protected async remove(instanceId: string): Promise<void> {
@@ -135,9 +137,9 @@ export class RedisRegistry extends BaseRegistry {
     this.#reply(await this.#c().sidecarRemove(k.ids, k.expiry, k.names, k.channel, k.namePrefix, instanceId));
   }
 
-  protected async fetchByName(name: string): Promise<unknown[]> {
+  protected fetchByName(name: string): Promise<unknown[]> {
     // JSON texts: BaseRegistry decodes and validates them.
-    return this.#reply(await this.#c().sidecarFetchByName(this.keys.expiry, this.keys.name(name)));
+    return this.#c().sidecarFetchByName(this.keys.expiry, this.keys.name(name)).then(this.#result);
   }
 
   protected async fetchAll(pattern: string): Promise<unknown[]> {
@@ -238,10 +240,15 @@ export class RedisRegistry extends BaseRegistry {
 
   // ---- internals ---------------------------------------------------------------------------
 
+  /** #reply as a callback made once (the hot paths add no closure per call). */
+  readonly #result = <T>(reply: ScriptReply<T>): T => this.#reply(reply);
+  readonly #found = (reply: ScriptReply<number>): boolean => this.#reply(reply) === 1;
+
   /** A script's result; the wrong-typed keys it skipped or moved aside are reported as warnings. */
   #reply<T>(reply: ScriptReply<T>): T {
     const [result, bad] = reply;
-    for (const key of bad ?? []) {
+    if (bad === undefined || bad.length === 0) return result;
+    for (const key of bad) {
       this.warn(
         new InvalidRecordError(
           `the Redis key ${key} does not hold what the registry stores there (written by another program?): the namespace keeps working without it`,

@@ -1,10 +1,11 @@
 import type { InstanceRecord } from '@sidecar/core';
+import { recordJsonHead } from '@sidecar/core/plugin-kit';
 
 /**
- * Serializes a record with `expiresAt` as its last member, so a renew script can rewrite the
- * expiry in place (`,"expiresAt":N}` at the very end) without parsing the JSON.
+ * What the register script gets for a record: its JSON without the `expiresAt` member and the
+ * closing brace; the script appends `,"expiresAt":N}` by the server's clock, so the stored JSON
+ * ends with its expiry and a renew can rewrite it in place without parsing the JSON.
  */
 export function serialize(record: InstanceRecord): string {
-  const { expiresAt, ...rest } = record;
-  return JSON.stringify({ ...rest, expiresAt });
+  return recordJsonHead(record);
 }

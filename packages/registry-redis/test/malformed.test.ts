@@ -124,4 +124,59 @@ describe('redis registry: values written by hand', () => {
       [good.instanceId, victim.instanceId].sort(),
     );
   });
+  it('a write whose fast path meets a wrong-typed key midway is redone whole: one join, nothing half-written', async () => {
+    const namespace = `midway-${randomBytes(3).toString('hex')}`;
+    const keys = new KeyLayout(TEST_PREFIX, namespace);
+    const registry = new RedisRegistry({ url: redisUrl(), prefix: TEST_PREFIX, namespace });
+    const watcher = new RedisRegistry({ url: redisUrl(), prefix: TEST_PREFIX, namespace });
+    made.push(registry, watcher);
+    const warnings: SidecarError[] = [];
+    registry.on('warning', (w) => warnings.push(w));
+    await Promise.all([registry.start(), watcher.start()]);
+    await watcher.watch();
+    const events: string[] = [];
+    watcher.on('join', (r) => events.push(`join ${r.instanceId}`));
+    watcher.on('update', (r) => events.push(`update ${r.instanceId}`));
+    // The names set is the LAST key the register fast path touches: the per-name hash and the
+    // expiry are already written when SADD fails on the string.
+    await raw.set(keys.names, 'not a set');
+    const input = testRecord('midway');
+    const stored = await registry.register(input, 10_000);
+    expect((await registry.lookup('midway', { fresh: true })).map((r) => r.instanceId)).toEqual([
+      input.instanceId,
+    ]);
+    expect(await raw.type(keys.names)).toBe('set');
+    expect(await raw.keys(`${keys.names}:quarantined:*`)).toHaveLength(1);
+    expect(Number(await raw.zscore(keys.expiry, input.instanceId))).toBe(stored.expiresAt);
+    expect(warnings.some((w) => w.code === 'SIDECAR_ERR_INVALID_RECORD')).toBe(true);
+    // A renew whose record hash went bad falls to the general path and says the record is gone.
+    await raw.del(keys.name('midway'));
+    await raw.set(keys.name('midway'), 'not a hash');
+    await expect(registry.renew(input.instanceId, 10_000)).rejects.toMatchObject({
+      code: 'SIDECAR_ERR_RECORD_NOT_FOUND',
+    });
+    await eventually(() => expect(events).toEqual([`join ${input.instanceId}`]));
+  });
+  it('an instance registered again under another name leaves the old name (join, then update)', async () => {
+    const namespace = `rename-${randomBytes(3).toString('hex')}`;
+    const keys = new KeyLayout(TEST_PREFIX, namespace);
+    const registry = new RedisRegistry({ url: redisUrl(), prefix: TEST_PREFIX, namespace });
+    const watcher = new RedisRegistry({ url: redisUrl(), prefix: TEST_PREFIX, namespace });
+    made.push(registry, watcher);
+    await Promise.all([registry.start(), watcher.start()]);
+    await watcher.watch();
+    const events: string[] = [];
+    watcher.on('join', (r) => events.push(`join ${r.name}`));
+    watcher.on('update', (r) => events.push(`update ${r.name}`));
+    const first = testRecord('alpha');
+    await registry.register(first, 10_000);
+    await registry.register({ ...first, name: 'beta' }, 10_000);
+    expect(await registry.lookup('alpha', { fresh: true })).toEqual([]);
+    expect((await registry.lookup('beta', { fresh: true })).map((r) => r.instanceId)).toEqual([
+      first.instanceId,
+    ]);
+    expect(await raw.exists(keys.name('alpha'))).toBe(0);
+    expect(await raw.smembers(keys.names)).toEqual([Buffer.from('beta').toString('hex')]);
+    await eventually(() => expect(events).toEqual(['join alpha', 'update beta']));
+  });
 });

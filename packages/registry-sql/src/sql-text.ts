@@ -1,9 +1,9 @@
 import type { InstanceRecord } from '@sidecar/core';
+import { recordJsonHead } from '@sidecar/core/plugin-kit';
 
 /** The stored form of a record: JSON without `expiresAt` (a column of its own). */
 export function recordText(record: InstanceRecord): string {
-  const { expiresAt: _expiresAt, ...rest } = record;
-  return JSON.stringify(rest);
+  return `${recordJsonHead(record)}}`;
 }
 
 /** The literal part of a glob pattern before its first wildcard (a LIKE prefix). */

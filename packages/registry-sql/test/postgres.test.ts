@@ -75,6 +75,24 @@ describe('postgres', () => {
     await eventually(() => expect(seen.leave).toHaveLength(1), 3000);
   });
 
+  it('answers many concurrent calls, with a pool of one connection and with the default pool', async () => {
+    // The default pool keeps one connection for calls that find it idle; with max: 1 it must not.
+    for (const pool of [{ max: 1 }, {}]) {
+      const schema = freshSchema();
+      const registry = new SqlRegistry({ url: postgresUrl(), namespace: 'pg', schema, pool });
+      opened.push(registry);
+      await registry.start();
+      const inputs = Array.from({ length: 20 }, (_, i) => testRecord(`busy-${i % 4}`));
+      await Promise.all(inputs.map((r) => registry.register(r, 60_000)));
+      const [found] = await Promise.all([
+        Promise.all(['busy-0', 'busy-1', 'busy-2', 'busy-3'].map((n) => registry.lookup(n, { fresh: true }))),
+        Promise.all(inputs.map((r) => registry.renew(r.instanceId, 60_000))),
+      ]);
+      expect(found.map((records) => records.length)).toEqual([5, 5, 5, 5]);
+      expect(await registry.list('*')).toHaveLength(20);
+    }
+  });
+
   it('keeps namespaces, schemas and table prefixes apart', async () => {
     const schema = freshSchema();
     const one = make({ schema, namespace: 'one' });

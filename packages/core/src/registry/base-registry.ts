@@ -7,7 +7,7 @@ import {
 } from '../errors.js';
 import { matchName, validateName, validatePattern } from '../names.js';
 import { type InstanceRecord, parseRecord } from '../records.js';
-import { throwIfAborted } from '../util/abort.js';
+import { abortErrorOf, throwIfAborted } from '../util/abort.js';
 import { ConnectionHealth } from './connection-health.js';
 import { GuardedCalls } from './guarded-call.js';
 import { LookupCache } from './lookup-cache.js';
@@ -137,26 +137,35 @@ export abstract class BaseRegistry extends StorageHooks implements Registry {
     return this.#started !== undefined;
   }
 
-  async register(
-    input: RecordInput,
-    ttlMs: number,
-    options: RegistryCallOptions = {},
-  ): Promise<InstanceRecord> {
-    throwIfAborted(options.signal);
-    const record = this.#recordOf(input, ttlMs);
-    // Remembered before the write: if it fails (an outage), the reconnect writes this content.
-    const written = this.#own.willWrite(input, ttlMs);
-    const stored = await this.#guard('register', () => this.put(record, ttlMs, options.signal));
-    written();
-    this.#cache.delete(record.name);
-    return stored === undefined ? record : { ...record, expiresAt: stored };
+  // register, renew and lookup are not `async`: they return the store's promise chained once,
+  // without the extra promise and ticks of an async function (measured on the hot paths).
+
+  register(input: RecordInput, ttlMs: number, options: RegistryCallOptions = {}): Promise<InstanceRecord> {
+    let record: InstanceRecord;
+    let written: () => void;
+    try {
+      throwIfAborted(options.signal);
+      record = this.#recordOf(input, ttlMs);
+      // Remembered before the write: if it fails (an outage), the reconnect writes this content.
+      written = this.#own.willWrite(input, ttlMs);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#guard('register', () => this.put(record, ttlMs, options.signal)).then((stored) => {
+      written();
+      this.#cache.delete(record.name);
+      // A fresh object (recordOf), not yet handed to anyone: completed in place, not copied.
+      if (stored !== undefined) record.expiresAt = stored;
+      return record;
+    });
   }
 
-  async renew(instanceId: string, ttlMs: number, options: RegistryCallOptions = {}): Promise<void> {
-    throwIfAborted(options.signal);
-    const found = await this.#guard('renew', () => this.touch(instanceId, ttlMs, options.signal));
-    this.#own.renewed(instanceId, ttlMs);
-    if (!found) throw new RecordNotFoundError(`instance ${instanceId} is no longer in the registry`);
+  renew(instanceId: string, ttlMs: number, options: RegistryCallOptions = {}): Promise<void> {
+    if (options.signal?.aborted) return Promise.reject(abortErrorOf(options.signal));
+    return this.#guard('renew', () => this.touch(instanceId, ttlMs, options.signal)).then((found) => {
+      this.#own.renewed(instanceId, ttlMs);
+      if (!found) throw new RecordNotFoundError(`instance ${instanceId} is no longer in the registry`);
+    });
   }
 
   async deregister(instanceId: string, options: RegistryCallOptions = {}): Promise<void> {
@@ -165,12 +174,18 @@ export abstract class BaseRegistry extends StorageHooks implements Registry {
     await this.#guard('deregister', () => this.remove(instanceId, options.signal));
   }
 
-  async lookup(name: string, options: LookupOptions = {}): Promise<InstanceRecord[]> {
+  lookup(name: string, options: LookupOptions = {}): Promise<InstanceRecord[]> {
     const cached = this.#cache.get(name);
-    if (cached === undefined) validateName(name); // a cached name was checked when it was cached
-    throwIfAborted(options.signal);
+    try {
+      if (cached === undefined) validateName(name); // a cached name was checked when it was cached
+      throwIfAborted(options.signal);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     const maxAge = this.#watch.watching ? this.watchedCacheTtl : this.cacheTtl;
-    if (!options.fresh && cached && Date.now() - cached.fetchedAt < maxAge) return cached.records;
+    if (!options.fresh && cached && Date.now() - cached.fetchedAt < maxAge) {
+      return Promise.resolve(cached.records);
+    }
     let pending = this.#inflight.get(name);
     pending ??= this.#lookupNow(name, options.signal);
     if (!cached) return pending;
@@ -294,6 +309,18 @@ export abstract class BaseRegistry extends StorageHooks implements Registry {
 
   /** A checked record of this namespace for `input`, expiring `ttlMs` from now (local estimate). */
   #recordOf(input: RecordInput, ttlMs: number): InstanceRecord {
-    return parseRecord({ ...input, namespace: this.namespace, expiresAt: Date.now() + ttlMs });
+    // Not an object (an untyped caller): the same InvalidRecordError as any bad record.
+    if (typeof input !== 'object' || input === null) return parseRecord(input);
+    // The fields parseRecord reads, named (a spread of the input costs 2 us more per register).
+    return parseRecord({
+      name: input.name,
+      instanceId: input.instanceId,
+      namespace: this.namespace,
+      endpoints: input.endpoints,
+      methods: input.methods,
+      metadata: input.metadata,
+      registeredAt: input.registeredAt,
+      expiresAt: Date.now() + ttlMs,
+    });
   }
 }

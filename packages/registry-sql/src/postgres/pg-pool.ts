@@ -4,6 +4,7 @@ import { RegistryUnavailableError, type SidecarError } from '@sidecar/core';
 import { throwIfAborted } from '@sidecar/core/plugin-kit';
 import pg from 'pg';
 import { DEFAULT_PG_KEEPALIVE } from '../options.js';
+import { HotClient } from './pg-hot-client.js';
 import type { PgQuery } from './pg-queries.js';
 import { migratePostgres, type PgNames } from './pg-schema.js';
 
@@ -36,6 +37,8 @@ export class PgPool {
   readonly #names: PgNames;
   readonly #warn: (error: SidecarError) => void;
   #pool: pg.Pool | undefined;
+  /** The pool's connection kept for queries that find it idle (see HotClient), if it can spare one. */
+  #hot: HotClient | undefined;
   #migrating: Promise<void> | undefined;
 
   constructor(settings: PgPoolSettings, names: PgNames, warn: (error: SidecarError) => void) {
@@ -73,12 +76,15 @@ export class PgPool {
       throw err;
     }
     this.#pool = pool;
+    this.#hot = HotClient.fits(pool) ? new HotClient(pool) : undefined;
   }
 
   /** Ends the pool; never throws. */
   async close(): Promise<void> {
     const pool = this.#pool;
     this.#pool = undefined;
+    this.#hot?.close();
+    this.#hot = undefined;
     await pool?.end().catch(() => {});
   }
 
@@ -91,29 +97,34 @@ export class PgPool {
   reconnect(): void {
     const old = this.#pool;
     if (!old) return;
+    this.#hot?.close();
     this.#pool = this.#newPool();
+    this.#hot = HotClient.fits(this.#pool) ? new HotClient(this.#pool) : undefined;
     for (const socket of poolSockets(old)) socket.destroy();
     old.end().catch(() => {});
   }
 
-  /** Runs one named statement (checking the signal first: pg cannot cancel a query in flight). */
-  async query<R extends pg.QueryResultRow = pg.QueryResultRow>(
+  /**
+   * Runs one named statement (checking the signal first: pg cannot cancel a query in flight).
+   * No async wrapper: the driver's promise is returned as it is unless the query fails.
+   */
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(
     query: PgQuery,
     values: unknown[],
     signal?: AbortSignal,
   ): Promise<pg.QueryResult<R>> {
     throwIfAborted(signal);
     const pool = this.#pool;
-    if (!pool) throw new RegistryUnavailableError('the PostgreSQL registry is closed');
-    try {
-      return await pool.query<R>({ name: query.name, text: query.text, values });
-    } catch (err) {
+    if (!pool) return Promise.reject(new RegistryUnavailableError('the PostgreSQL registry is closed'));
+    const config = { name: query.name, text: query.text, values };
+    const running = this.#hot ? this.#hot.query<R>(config) : pool.query<R>(config);
+    return running.catch(async (err: unknown) => {
       if (!SCHEMA_GONE.has((err as { code?: string }).code ?? '')) throw err;
       // The tables are gone (a wiped and restarted server): create them again, then retry once.
       await this.#remigrate(pool, err);
       throwIfAborted(signal);
-      return (this.#pool ?? pool).query<R>({ name: query.name, text: query.text, values });
-    }
+      return (this.#pool ?? pool).query<R>(config);
+    });
   }
 
   /** A new pool; an idle client whose connection drops (a server restart) is reported, never thrown. */

@@ -1,4 +1,4 @@
-import type { PgNames } from './pg-schema.js';
+import { MAX_INLINE_PAYLOAD, type PgNames } from './pg-schema.js';
 
 /** A named (server-side prepared) statement. */
 export interface PgQuery {
@@ -32,6 +32,8 @@ export function pgQueries(n: PgNames): PgQueries {
   const q = (name: string, text: string): PgQuery => ({ name: `sidecar-${name}`, text });
   return {
     // xmax = 0 holds for a freshly inserted row, not for one the ON CONFLICT branch updated.
+    // The announcement is written out here in plain SQL (the announce function's events row and
+    // NOTIFY, same payloads): the hot path of every register skips a plpgsql call.
     put: q(
       'put',
       `WITH up AS (
@@ -40,11 +42,19 @@ export function pgQueries(n: PgNames): PgQueries {
          ON CONFLICT (namespace, instance_id) DO UPDATE SET
            name = EXCLUDED.name, record = EXCLUDED.record,
            expires_at = EXCLUDED.expires_at, updated_at = EXCLUDED.updated_at
-         RETURNING (t.xmax = 0) AS inserted, t.namespace, t.record, t.expires_at
+         RETURNING CASE WHEN t.xmax = 0 THEN 'join' ELSE 'update' END AS kind, t.namespace, t.record, t.expires_at
+       ), ev AS (
+         INSERT INTO ${n.events} (namespace, created_at, payload)
+         SELECT namespace, ${PG_NOW}, json_build_object('t', kind, 'n', namespace, 'e', expires_at, 'r', record)::text
+         FROM up
+         RETURNING id, created_at, payload
        )
-       SELECT ${n.announce}($6, CASE WHEN inserted THEN 'join' ELSE 'update' END, namespace, record, expires_at),
-         expires_at
-       FROM up`,
+       SELECT pg_notify($6::text, CASE WHEN octet_length(ev.payload) > ${MAX_INLINE_PAYLOAD}
+           THEN json_build_object('i', ev.id, 'c', ev.created_at, 'n', up.namespace)::text
+           ELSE json_build_object('i', ev.id, 'c', ev.created_at, 't', up.kind, 'n', up.namespace, 'e', up.expires_at, 'r', up.record)::text
+         END),
+         up.expires_at
+       FROM up, ev`,
     ),
     touch: q(
       'touch',

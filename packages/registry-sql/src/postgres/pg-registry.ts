@@ -89,17 +89,25 @@ export class PostgresRegistry extends BaseRegistry {
     return rows[0] ? Number(rows[0].expires_at) : undefined;
   }
 
-  protected async touch(instanceId: string, ttlMs: number, signal?: AbortSignal): Promise<boolean> {
+  protected touch(instanceId: string, ttlMs: number, signal?: AbortSignal): Promise<boolean> {
     const values = [this.namespace, instanceId, Math.round(ttlMs)];
-    return ((await this.#pool.query(this.#q.touch, values, signal)).rowCount ?? 0) > 0;
+    try {
+      return this.#pool.query(this.#q.touch, values, signal).then(touched);
+    } catch (err) {
+      return Promise.reject(err); // an aborted signal
+    }
   }
 
   protected async remove(instanceId: string, signal?: AbortSignal): Promise<void> {
     await this.#pool.query(this.#q.remove, [this.namespace, instanceId, this.#names.channel], signal);
   }
 
-  protected async fetchByName(name: string, signal?: AbortSignal): Promise<unknown[]> {
-    return stored(await this.#pool.query<StoredRow>(this.#q.byName, [this.namespace, name], signal));
+  protected fetchByName(name: string, signal?: AbortSignal): Promise<unknown[]> {
+    try {
+      return this.#pool.query<StoredRow>(this.#q.byName, [this.namespace, name], signal).then(stored);
+    } catch (err) {
+      return Promise.reject(err); // an aborted signal
+    }
   }
 
   protected async fetchAll(pattern: string, signal?: AbortSignal): Promise<unknown[]> {
@@ -179,6 +187,10 @@ export class PostgresRegistry extends BaseRegistry {
 }
 
 /** Rows as the raw values BaseRegistry decodes: each record's JSON text with its expiry column. */
+function touched(result: { rowCount: number | null }): boolean {
+  return (result.rowCount ?? 0) > 0;
+}
+
 function stored(result: { rows: StoredRow[] }): StoredRecord[] {
   return result.rows.map((r) => new StoredRecord(r.record, r.expires_at));
 }
