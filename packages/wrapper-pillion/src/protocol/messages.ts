@@ -1,3 +1,5 @@
+import { FrameTooLargeError } from '@sidecar/core';
+import { type FrameBatch, utf8Bound } from '../codec/frame.js';
 /**
  * The pillion messages (see PILLION-PROTOCOL.md). Each travels as one burro frame.
  */
@@ -55,6 +57,74 @@ export type PillionMessage = MethodAddedMessage | MethodRemovedMessage | CallMes
 export function callJson(id: string, method: string, paramsJson: string, functions: string): string {
   return `{"type":"call","id":"${id}","method":${JSON.stringify(method)},"params":${paramsJson},"functions":[${functions}]}`;
 }
+
+const CALL_START = Buffer.from('{"type":"call","id":"');
+const METHOD_KEY = Buffer.from('","method":');
+const PARAMS_KEY = Buffer.from(',"params":');
+const REF_START = Buffer.from('{"name":"');
+const REF_END = Buffer.from('"}]');
+const FUNCTIONS_KEY = Buffer.from(',"functions":[');
+const FUNCTIONS_END = Buffer.from(']}');
+/** Bytes of the fixed parts of a call frame, and of a callback reference, for `open`'s bound. */
+const FIXED_BYTES =
+  CALL_START.length + METHOD_KEY.length + PARAMS_KEY.length + FUNCTIONS_KEY.length + FUNCTIONS_END.length + 2;
+const REF_BYTES = REF_START.length + REF_END.length + 1;
+
+/**
+ * Writes the frame of a call message into `batch`, byte for byte what `callJson` gives, without
+ * making its text: `params` already in JSON, and, when `reply` is given, `{"name":reply}`
+ * appended to them and its index as the only `functions` entry (a promise call, or a plain
+ * one when `reply` is undefined). `id` and `reply` must need no escaping. Throws
+ * FrameTooLargeError (adding nothing) when the frame is over the batch's limit.
+ */
+export function writeCall(
+  batch: FrameBatch,
+  id: string,
+  method: string,
+  paramsJson: string,
+  reply?: string,
+  replyIndex = 0,
+): void {
+  if (paramsJson.length > batch.maxFrameSize) {
+    throw new FrameTooLargeError(Buffer.byteLength(paramsJson), batch.maxFrameSize);
+  }
+  let bound = FIXED_BYTES + id.length + method.length * 6 + utf8Bound(paramsJson);
+  if (reply !== undefined) bound += REF_BYTES + reply.length + 10;
+  batch.open(bound);
+  batch.putBytes(CALL_START);
+  batch.putAscii(id);
+  batch.putBytes(METHOD_KEY);
+  if (!putQuoted(batch, method)) batch.putUtf8(JSON.stringify(method));
+  batch.putBytes(PARAMS_KEY);
+  batch.putUtf8(paramsJson);
+  if (reply === undefined) {
+    batch.putBytes(FUNCTIONS_KEY);
+  } else {
+    batch.back(1); // the params' closing bracket
+    if (paramsJson !== '[]') batch.putByte(COMMA);
+    batch.putBytes(REF_START);
+    batch.putAscii(reply);
+    batch.putBytes(REF_END);
+    batch.putBytes(FUNCTIONS_KEY);
+    batch.putAscii(String(replyIndex));
+  }
+  batch.putBytes(FUNCTIONS_END);
+  batch.close();
+}
+
+/** Puts `"text"` when `text` needs no escaping in JSON; false (nothing put) otherwise. */
+function putQuoted(batch: FrameBatch, text: string): boolean {
+  batch.putByte(QUOTE);
+  if (batch.putAscii(text)) {
+    batch.putByte(QUOTE);
+    return true;
+  }
+  batch.back(1);
+  return false;
+}
+
+const QUOTE = 0x22;
+const COMMA = 0x2c;
 
 /** `paramsJson` (a JSON array) with `{"name":callback}` appended as its last element. */
 export function appendCallbackRef(paramsJson: string, callback: string): string {

@@ -8,7 +8,8 @@ import type { PendingCall, PendingCallback } from './pending.js';
  * executor. Its reply callback has no function: the session calls `settle` with the arguments.
  */
 export class PromiseCall implements PendingCall, PendingCallback {
-  readonly callbacks: string[] = [];
+  /** Its callbacks still pending: its reply's name (`x_<id>`) last, after any function callbacks. */
+  readonly callbacks: string[];
   /** As its own reply's entry in the callback table: no function, the call is this. */
   readonly fn = undefined;
   expiresAt = 0;
@@ -22,7 +23,14 @@ export class PromiseCall implements PendingCall, PendingCallback {
     readonly method: string,
     readonly resolve: (value: unknown) => void,
     readonly reject: (error: Error) => void,
-  ) {}
+  ) {
+    this.callbacks = [`x_${id}`];
+  }
+
+  /** The name of its reply callback. */
+  get reply(): string {
+    return this.callbacks[this.callbacks.length - 1] as string;
+  }
 
   get call(): this {
     return this;
