@@ -341,11 +341,21 @@ async function profileOnly(which: string, calls: number, inFlight: number): Prom
     while (n < calls) await subject.roundTrip(n++);
   };
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   await Promise.all(Array.from({ length: inFlight }, worker));
+  const cpu = process.cpuUsage(cpu0);
   const ms = performance.now() - t0;
   console.log(
-    `${subject.label}: ${calls} calls, ${inFlight} in flight, ${((calls / ms) * 1000).toFixed(0)}/s`,
+    `${subject.label}: ${calls} calls, ${inFlight} in flight, ${((calls / ms) * 1000).toFixed(0)}/s, CPU ${((cpu.user + cpu.system) / calls).toFixed(2)} us per call`,
   );
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc) {
+    gc();
+    const { heapUsed, arrayBuffers } = process.memoryUsage();
+    console.log(
+      `after a full GC: heap ${(heapUsed / 1e6).toFixed(1)} MB, array buffers ${(arrayBuffers / 1e6).toFixed(1)} MB`,
+    );
+  }
   await subject.close();
 }
 

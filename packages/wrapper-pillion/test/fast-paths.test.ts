@@ -86,8 +86,7 @@ describe('pillion fast paths', () => {
           const viaText = new PillionSession(options);
           const viaFrames = new PillionSession({
             ...options,
-            sendCall: (id, m, paramsJson, reply, replyIndex) =>
-              writeCall(batch, id, m, paramsJson, reply, replyIndex),
+            sendCall: (id, m, paramsJson, replyIndex) => writeCall(batch, id, m, paramsJson, replyIndex),
           });
           // A promise call without function parameters: the one kind sent through sendCall.
           viaText.call(method, params).catch(() => {});
@@ -111,10 +110,10 @@ describe('pillion fast paths', () => {
   it('refuses a call frame over the limit and keeps the frames before it', () => {
     const batch = new FrameBatch(80);
     batch.add('kept');
-    expect(() => writeCall(batch, '1_2', 'm', JSON.stringify(['x'.repeat(100)]), 'x_1_2', 1)).toThrow(
+    expect(() => writeCall(batch, '1_2', 'm', JSON.stringify(['x'.repeat(100)]), 1)).toThrow(
       expect.objectContaining({ code: 'SIDECAR_ERR_FRAME_TOO_LARGE' }),
     );
-    expect(() => writeCall(batch, '1_2', 'm', JSON.stringify(['x'.repeat(30)]), 'x_1_2', 1)).toThrow(
+    expect(() => writeCall(batch, '1_2', 'm', JSON.stringify(['x'.repeat(30)]), 1)).toThrow(
       expect.objectContaining({ code: 'SIDECAR_ERR_FRAME_TOO_LARGE' }),
     );
     writeCall(batch, '1_3', 'm', '[]');

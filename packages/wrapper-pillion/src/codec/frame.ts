@@ -59,8 +59,8 @@ const EMPTY = Buffer.alloc(0);
  * written straight into a slab as they are added (no text kept, no copy at `take`); `take`
  * hands out the slab's bytes since the last take, and the next frames go after them.
  *
- * A frame can also be built piece by piece (`open`, `putAscii` / `putUtf8` / `putBytes`,
- * `close`), so that a message laid out from parts needs no string of the whole.
+ * A frame can also be built piece by piece (`open`, then `putAscii` / `putUtf8` / `putBytes`
+ * into `slab`, then `close`), so that a message laid out from parts needs no string of the whole.
  *
  * @example
  * ```ts
@@ -76,8 +76,6 @@ export class FrameBatch {
   #start = 0;
   /** Where the next frame goes (the end of the last one closed). */
   #end = 0;
-  /** The write position inside a frame being built, or -1. */
-  #at = -1;
   #count = 0;
 
   constructor(readonly maxFrameSize = DEFAULT_MAX_FRAME_SIZE) {}
@@ -102,66 +100,35 @@ export class FrameBatch {
     if (text.length > this.maxFrameSize) {
       throw new FrameTooLargeError(Buffer.byteLength(text, 'utf8'), this.maxFrameSize);
     }
-    this.open(utf8Bound(text));
-    this.putUtf8(text);
-    this.close();
+    const at = this.open(utf8Bound(text));
+    this.close(putUtf8(this.#slab, at, text));
   }
 
   /**
-   * Starts a frame of at most `bound` bytes (an upper bound of what the `put` calls write; over
-   * `maxFrameSize` is fine, `close` then throws). Every `put` must fit in it.
+   * Starts a frame of at most `bound` body bytes (an upper bound of what is written into it; over
+   * `maxFrameSize` is fine, `close` then throws) and returns where its body starts in `slab`.
+   * Write the body there (with `putAscii`, `putUtf8`, `putBytes`), then `close` it.
    */
-  open(bound: number): void {
+  open(bound: number): number {
     const need = FRAME_HEADER_SIZE + bound;
     if (this.#slab.length - this.#end < need) this.#grow(need);
-    this.#at = this.#end + FRAME_HEADER_SIZE;
+    return this.#end + FRAME_HEADER_SIZE;
+  }
+
+  /** The buffer a frame begun by `open` is written into (valid until the next `open`). */
+  get slab(): Buffer {
+    return this.#slab;
   }
 
   /**
-   * Appends `text`, when it is printable ASCII with no `"` or `\` (as JSON would write it
-   * between quotes); returns false (writing nothing) otherwise.
+   * Ends the frame begun by `open`, its body written up to `end` (exclusive); throws
+   * FrameTooLargeError (adding nothing) if it is over the limit.
    */
-  putAscii(text: string): boolean {
-    const slab = this.#slab;
-    const at = this.#at;
-    for (let i = 0; i < text.length; i++) {
-      const c = text.charCodeAt(i);
-      if (c < 0x20 || c >= 0x7f || c === 0x22 || c === 0x5c) return false;
-      slab[at + i] = c;
-    }
-    this.#at = at + text.length;
-    return true;
-  }
-
-  /** Appends `text` as UTF-8 (at most 3 bytes per UTF-16 unit: count them in `open`'s bound). */
-  putUtf8(text: string): void {
-    this.#at += this.#slab.write(text, this.#at, 'utf8');
-  }
-
-  /** Appends one byte. */
-  putByte(byte: number): void {
-    this.#slab[this.#at++] = byte;
-  }
-
-  /** Appends `bytes`. */
-  putBytes(bytes: Uint8Array): void {
-    this.#slab.set(bytes, this.#at);
-    this.#at += bytes.length;
-  }
-
-  /** Moves the write position back `n` bytes (to overwrite what was just put). */
-  back(n: number): void {
-    this.#at -= n;
-  }
-
-  /** Ends the frame begun by `open`; throws FrameTooLargeError (adding nothing) if it is over the limit. */
-  close(): void {
-    const at = this.#at;
-    this.#at = -1;
-    const length = at - this.#end - FRAME_HEADER_SIZE;
+  close(end: number): void {
+    const length = end - this.#end - FRAME_HEADER_SIZE;
     if (length > this.maxFrameSize) throw new FrameTooLargeError(length, this.maxFrameSize);
     this.#slab.writeUInt32BE(length, this.#end);
-    this.#end = at;
+    this.#end = end;
     this.#count++;
   }
 
@@ -188,6 +155,35 @@ export class FrameBatch {
     this.#start = 0;
     this.#end = kept;
   }
+}
+
+/**
+ * Writes `text` at `at` when it is printable ASCII with no `"` or `\\` (as JSON writes it
+ * between quotes) and returns where it ends; returns -1 otherwise (bytes may have been written).
+ */
+export function putAscii(slab: Buffer, at: number, text: string): number {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || c >= 0x7f || c === 0x22 || c === 0x5c) return -1;
+    slab[at + i] = c;
+  }
+  return at + text.length;
+}
+
+/** Buffer's own UTF-8 writer (what `write(text, at, 'utf8')` calls after checking its arguments). */
+interface Utf8Writable {
+  utf8Write(text: string, offset: number): number;
+}
+
+/** Writes `text` as UTF-8 at `at` (at most 3 bytes per UTF-16 unit) and returns where it ends. */
+export function putUtf8(slab: Buffer, at: number, text: string): number {
+  return at + (slab as unknown as Utf8Writable).utf8Write(text, at);
+}
+
+/** Writes `bytes` (a few: a byte loop beats a native copy) at `at` and returns where they end. */
+export function putBytes(slab: Buffer, at: number, bytes: Uint8Array): number {
+  for (let i = 0; i < bytes.length; i++) slab[at + i] = bytes[i] as number;
+  return at + bytes.length;
 }
 
 /** An upper bound of the UTF-8 length of `text` (exact for long texts). */

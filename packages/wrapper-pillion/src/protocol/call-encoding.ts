@@ -52,17 +52,18 @@ export function encodeCall(
 /**
  * Sends a call without function parameters (the hot path: promise calls and replies) without
  * building the message or a copy of `params`: through `sendCall` when the stream has it (no text
- * of the message at all), else as text through `send`. `reply` is appended as in `encodeCall`.
+ * of the message at all), else as text through `send`. A `promise` call gets its reply callback
+ * `x_<id>` appended, as in `encodeCall`.
  */
 export function sendPlainCall(
   options: SessionOptions,
   id: string,
   method: string,
   params: readonly unknown[],
-  reply?: string,
+  promise = false,
 ): void {
   const paramsJson = JSON.stringify(params);
-  if (options.sendCall) options.sendCall(id, method, paramsJson, reply, params.length);
-  else if (reply === undefined) options.send(callJson(id, method, paramsJson, ''));
-  else options.send(callJson(id, method, appendCallbackRef(paramsJson, reply), String(params.length)));
+  if (options.sendCall) options.sendCall(id, method, paramsJson, promise ? params.length : undefined);
+  else if (!promise) options.send(callJson(id, method, paramsJson, ''));
+  else options.send(callJson(id, method, appendCallbackRef(paramsJson, `x_${id}`), String(params.length)));
 }

@@ -181,7 +181,7 @@ export class Caller {
       functions.pop();
       call.callbacks.unshift(...names);
       if (names.length > 0) this.#track(call, args, functions, false);
-    } else sendPlainCall(this.#options, id, method, args, reply);
+    } else sendPlainCall(this.#options, id, method, args, true);
     this.#callbacks.add(reply, call);
   }
 

@@ -1,5 +1,5 @@
 import { FrameTooLargeError } from '@sidecar/core';
-import { type FrameBatch, utf8Bound } from '../codec/frame.js';
+import { type FrameBatch, putAscii, putBytes, putUtf8, utf8Bound } from '../codec/frame.js';
 /**
  * The pillion messages (see PILLION-PROTOCOL.md). Each travels as one burro frame.
  */
@@ -61,7 +61,7 @@ export function callJson(id: string, method: string, paramsJson: string, functio
 const CALL_START = Buffer.from('{"type":"call","id":"');
 const METHOD_KEY = Buffer.from('","method":');
 const PARAMS_KEY = Buffer.from(',"params":');
-const REF_START = Buffer.from('{"name":"');
+const REF_START = Buffer.from('{"name":"x_');
 const REF_END = Buffer.from('"}]');
 const FUNCTIONS_KEY = Buffer.from(',"functions":[');
 const FUNCTIONS_END = Buffer.from(']}');
@@ -72,59 +72,58 @@ const REF_BYTES = REF_START.length + REF_END.length + 1;
 
 /**
  * Writes the frame of a call message into `batch`, byte for byte what `callJson` gives, without
- * making its text: `params` already in JSON, and, when `reply` is given, `{"name":reply}`
- * appended to them and its index as the only `functions` entry (a promise call, or a plain
- * one when `reply` is undefined). `id` and `reply` must need no escaping. Throws
+ * making its text: `params` already in JSON, and, when `replyIndex` is given (a promise call),
+ * its reply callback `{"name":"x_<id>"}` appended to them at that index, which is then the only
+ * `functions` entry. `id` must be plain ASCII needing no escaping (generated ids are). Throws
  * FrameTooLargeError (adding nothing) when the frame is over the batch's limit.
+ *
+ * @example
+ * ```ts
+ * writeCall(batch, generateId(), 'greet', '["bob"]', 1); // a promise call of greet("bob")
+ * ```
  */
 export function writeCall(
   batch: FrameBatch,
   id: string,
   method: string,
   paramsJson: string,
-  reply?: string,
-  replyIndex = 0,
+  replyIndex?: number,
 ): void {
   if (paramsJson.length > batch.maxFrameSize) {
     throw new FrameTooLargeError(Buffer.byteLength(paramsJson), batch.maxFrameSize);
   }
-  let bound = FIXED_BYTES + id.length + method.length * 6 + utf8Bound(paramsJson);
-  if (reply !== undefined) bound += REF_BYTES + reply.length + 10;
-  batch.open(bound);
-  batch.putBytes(CALL_START);
-  batch.putAscii(id);
-  batch.putBytes(METHOD_KEY);
-  if (!putQuoted(batch, method)) batch.putUtf8(JSON.stringify(method));
-  batch.putBytes(PARAMS_KEY);
-  batch.putUtf8(paramsJson);
-  if (reply === undefined) {
-    batch.putBytes(FUNCTIONS_KEY);
-  } else {
-    batch.back(1); // the params' closing bracket
-    if (paramsJson !== '[]') batch.putByte(COMMA);
-    batch.putBytes(REF_START);
-    batch.putAscii(reply);
-    batch.putBytes(REF_END);
-    batch.putBytes(FUNCTIONS_KEY);
-    batch.putAscii(String(replyIndex));
+  const bound = FIXED_BYTES + REF_BYTES + id.length * 2 + method.length * 6 + utf8Bound(paramsJson);
+  let at = batch.open(bound);
+  const slab = batch.slab;
+  const idStart = putBytes(slab, at, CALL_START);
+  at = putAscii(slab, idStart, id);
+  if (at < 0) throw new TypeError(`a call id must be plain ASCII, got ${JSON.stringify(id)}`);
+  const idEnd = at;
+  at = putBytes(slab, at, METHOD_KEY);
+  slab[at] = QUOTE;
+  const methodEnd = putAscii(slab, at + 1, method);
+  if (methodEnd < 0) at = putUtf8(slab, at, JSON.stringify(method));
+  else {
+    slab[methodEnd] = QUOTE;
+    at = methodEnd + 1;
   }
-  batch.putBytes(FUNCTIONS_END);
-  batch.close();
-}
-
-/** Puts `"text"` when `text` needs no escaping in JSON; false (nothing put) otherwise. */
-function putQuoted(batch: FrameBatch, text: string): boolean {
-  batch.putByte(QUOTE);
-  if (batch.putAscii(text)) {
-    batch.putByte(QUOTE);
-    return true;
+  at = putUtf8(slab, putBytes(slab, at, PARAMS_KEY), paramsJson);
+  if (replyIndex === undefined) at = putBytes(slab, at, FUNCTIONS_KEY);
+  else {
+    at--; // over the params' closing bracket
+    if (paramsJson !== '[]') slab[at++] = COMMA;
+    at = putBytes(slab, at, REF_START);
+    at += slab.copy(slab, at, idStart, idEnd);
+    at = putBytes(slab, putBytes(slab, at, REF_END), FUNCTIONS_KEY);
+    if (replyIndex < 10) slab[at++] = DIGIT_0 + replyIndex;
+    else at = putAscii(slab, at, String(replyIndex));
   }
-  batch.back(1);
-  return false;
+  batch.close(putBytes(slab, at, FUNCTIONS_END));
 }
 
 const QUOTE = 0x22;
 const COMMA = 0x2c;
+const DIGIT_0 = 0x30;
 
 /** `paramsJson` (a JSON array) with `{"name":callback}` appended as its last element. */
 export function appendCallbackRef(paramsJson: string, callback: string): string {

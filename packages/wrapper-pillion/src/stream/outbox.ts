@@ -62,8 +62,8 @@ export class Outbox {
   }
 
   /** Queues a call message given in parts (see `writeCall`); throws FrameTooLargeError (queuing nothing). */
-  addCall(id: string, method: string, paramsJson: string, reply?: string, replyIndex?: number): void {
-    writeCall(this.#batch, id, method, paramsJson, reply, replyIndex);
+  addCall(id: string, method: string, paramsJson: string, replyIndex?: number): void {
+    writeCall(this.#batch, id, method, paramsJson, replyIndex);
     this.#schedule();
   }
 
