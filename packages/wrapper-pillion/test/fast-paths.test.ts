@@ -107,6 +107,40 @@ describe('pillion fast paths', () => {
     );
   });
 
+  it('finds a reply by its number, never for a look-alike name (same digits, other prefix)', async () => {
+    const texts: string[] = [];
+    const session = new PillionSession({
+      send: (json) => {
+        texts.push(json);
+      },
+      peerName: () => 'forger',
+      maxPendingCallbacks: 100,
+      callbackTtl: 60_000,
+      maxRemoteMethods: 10,
+    });
+    const reply = session.call('m', []);
+    const { id } = JSON.parse(texts[0] as string) as CallMessage;
+    const [ms, digits] = id.split('_') as [string, string];
+    const forged = [
+      `x_${Number(ms) + 1}_${digits}`,
+      `y_${id}`,
+      `x_${id}0`,
+      `x_${digits}`,
+      `xx_${id}`,
+      `x_${ms}_${digits.slice(1)}`,
+    ];
+    for (const [i, name] of forged.entries()) {
+      session.receive({ type: 'call', id: `f${i}`, method: name, params: ['forged'], functions: [] });
+    }
+    expect(session.pendingCallbacks).toBe(1);
+    expect(texts.slice(1).map((t) => (JSON.parse(t) as { error: string }).error)).toEqual(
+      forged.map((name) => `method \`${name}' not found`),
+    );
+    session.receive({ type: 'call', id: 'r', method: `x_${id}`, params: ['real'], functions: [] });
+    await expect(reply).resolves.toBe('real');
+    expect(session.pendingCallbacks).toBe(0);
+  });
+
   it('refuses a call frame over the limit and keeps the frames before it', () => {
     const batch = new FrameBatch(80);
     batch.add('kept');

@@ -173,7 +173,7 @@ export class Caller {
   #issue(call: PromiseCall, args: readonly unknown[]): void {
     const { id, method } = call;
     this.#checkOpen(method);
-    const reply = call.reply;
+    const reply = call.name;
     if (hasFunction(args)) {
       const { json, functions, names } = encodeCall(id, method, args, reply);
       this.#options.send(json);
@@ -182,7 +182,7 @@ export class Caller {
       call.callbacks.unshift(...names);
       if (names.length > 0) this.#track(call, args, functions, false);
     } else sendPlainCall(this.#options, id, method, args, true);
-    this.#callbacks.add(reply, call);
+    this.#callbacks.add(call);
   }
 
   /**
@@ -194,7 +194,7 @@ export class Caller {
     const names = call.callbacks;
     for (let j = 0; j < functions.length; j++) {
       const fn = params[functions[j] as number] as RemoteFunction;
-      this.#callbacks.add(names[j] as string, new FunctionCallback(fn, call));
+      this.#callbacks.add(new FunctionCallback(names[j] as string, fn, call));
     }
   }
 

@@ -8,8 +8,10 @@ import type { PendingCall, PendingCallback } from './pending.js';
  * executor. Its reply callback has no function: the session calls `settle` with the arguments.
  */
 export class PromiseCall implements PendingCall, PendingCallback {
-  /** Its callbacks still pending: its reply's name (`x_<id>`) last, after any function callbacks. */
+  /** Its callbacks still pending: its reply's name last, after any function callbacks. */
   readonly callbacks: string[];
+  /** The name of its reply callback, `x_<id>` (it is that callback's entry). */
+  readonly name: string;
   /** As its own reply's entry in the callback table: no function, the call is this. */
   readonly fn = undefined;
   expiresAt = 0;
@@ -24,12 +26,8 @@ export class PromiseCall implements PendingCall, PendingCallback {
     readonly resolve: (value: unknown) => void,
     readonly reject: (error: Error) => void,
   ) {
-    this.callbacks = [`x_${id}`];
-  }
-
-  /** The name of its reply callback. */
-  get reply(): string {
-    return this.callbacks[this.callbacks.length - 1] as string;
+    this.name = `x_${id}`;
+    this.callbacks = [this.name];
   }
 
   get call(): this {
