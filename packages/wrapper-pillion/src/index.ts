@@ -51,7 +51,6 @@ export type {
   PillionMessage,
   RemoveMethodMessage,
 } from './protocol/messages.js';
-export { writeCall } from './protocol/messages.js';
 export type { RemoteFunction } from './protocol/pending.js';
 export { type CallOptions, PillionSession, type SessionOptions } from './protocol/session.js';
 export { PillionStream } from './stream/pillion-stream.js';

@@ -58,9 +58,7 @@ const EMPTY = Buffer.alloc(0);
  * Frames collected to be written at once: one buffer (one syscall) for many messages. Frames are
  * written straight into a slab as they are added (no text kept, no copy at `take`); `take`
  * hands out the slab's bytes since the last take, and the next frames go after them.
- *
- * A frame can also be built piece by piece (`open`, then `putAscii` / `putUtf8` / `putBytes`
- * into `slab`, then `close`), so that a message laid out from parts needs no string of the whole.
+
  *
  * @example
  * ```ts
@@ -100,35 +98,13 @@ export class FrameBatch {
     if (text.length > this.maxFrameSize) {
       throw new FrameTooLargeError(Buffer.byteLength(text, 'utf8'), this.maxFrameSize);
     }
-    const at = this.open(utf8Bound(text));
-    this.close(putUtf8(this.#slab, at, text));
-  }
-
-  /**
-   * Starts a frame of at most `bound` body bytes (an upper bound of what is written into it; over
-   * `maxFrameSize` is fine, `close` then throws) and returns where its body starts in `slab`.
-   * Write the body there (with `putAscii`, `putUtf8`, `putBytes`), then `close` it.
-   */
-  open(bound: number): number {
-    const need = FRAME_HEADER_SIZE + bound;
+    const need = FRAME_HEADER_SIZE + utf8Bound(text);
     if (this.#slab.length - this.#end < need) this.#grow(need);
-    return this.#end + FRAME_HEADER_SIZE;
-  }
-
-  /** The buffer a frame begun by `open` is written into (valid until the next `open`). */
-  get slab(): Buffer {
-    return this.#slab;
-  }
-
-  /**
-   * Ends the frame begun by `open`, its body written up to `end` (exclusive); throws
-   * FrameTooLargeError (adding nothing) if it is over the limit.
-   */
-  close(end: number): void {
-    const length = end - this.#end - FRAME_HEADER_SIZE;
+    const start = this.#end;
+    const length = (this.#slab as unknown as Utf8Writable).utf8Write(text, start + FRAME_HEADER_SIZE);
     if (length > this.maxFrameSize) throw new FrameTooLargeError(length, this.maxFrameSize);
-    this.#slab.writeUInt32BE(length, this.#end);
-    this.#end = end;
+    this.#slab.writeUInt32BE(length, start);
+    this.#end = start + FRAME_HEADER_SIZE + length;
     this.#count++;
   }
 
@@ -157,33 +133,9 @@ export class FrameBatch {
   }
 }
 
-/**
- * Writes `text` at `at` when it is printable ASCII with no `"` or `\\` (as JSON writes it
- * between quotes) and returns where it ends; returns -1 otherwise (bytes may have been written).
- */
-export function putAscii(slab: Buffer, at: number, text: string): number {
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x20 || c >= 0x7f || c === 0x22 || c === 0x5c) return -1;
-    slab[at + i] = c;
-  }
-  return at + text.length;
-}
-
 /** Buffer's own UTF-8 writer (what `write(text, at, 'utf8')` calls after checking its arguments). */
 interface Utf8Writable {
   utf8Write(text: string, offset: number): number;
-}
-
-/** Writes `text` as UTF-8 at `at` (at most 3 bytes per UTF-16 unit) and returns where it ends. */
-export function putUtf8(slab: Buffer, at: number, text: string): number {
-  return at + (slab as unknown as Utf8Writable).utf8Write(text, at);
-}
-
-/** Writes `bytes` (a few: a byte loop beats a native copy) at `at` and returns where they end. */
-export function putBytes(slab: Buffer, at: number, bytes: Uint8Array): number {
-  for (let i = 0; i < bytes.length; i++) slab[at + i] = bytes[i] as number;
-  return at + bytes.length;
 }
 
 /** An upper bound of the UTF-8 length of `text` (exact for long texts). */

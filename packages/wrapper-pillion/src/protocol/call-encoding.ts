@@ -50,10 +50,9 @@ export function encodeCall(
 }
 
 /**
- * Sends a call without function parameters (the hot path: promise calls and replies) without
- * building the message or a copy of `params`: through `sendCall` when the stream has it (no text
- * of the message at all), else as text through `send`. A `promise` call gets its reply callback
- * `x_<id>` appended, as in `encodeCall`.
+ * Sends a call without function parameters (the hot path: promise calls and replies) as JSON
+ * text built without the message object or a copy of `params`. A `promise` call gets its reply
+ * callback `x_<id>` appended, as in `encodeCall`.
  */
 export function sendPlainCall(
   options: SessionOptions,
@@ -63,7 +62,6 @@ export function sendPlainCall(
   promise = false,
 ): void {
   const paramsJson = JSON.stringify(params);
-  if (options.sendCall) options.sendCall(id, method, paramsJson, promise ? params.length : undefined);
-  else if (!promise) options.send(callJson(id, method, paramsJson, ''));
+  if (!promise) options.send(callJson(id, method, paramsJson, ''));
   else options.send(callJson(id, method, appendCallbackRef(paramsJson, `x_${id}`), String(params.length)));
 }

@@ -1,5 +1,3 @@
-import { FrameTooLargeError } from '@sidecar/core';
-import { type FrameBatch, putAscii, putBytes, putUtf8, utf8Bound } from '../codec/frame.js';
 /**
  * The pillion messages (see PILLION-PROTOCOL.md). Each travels as one burro frame.
  */
@@ -57,73 +55,6 @@ export type PillionMessage = MethodAddedMessage | MethodRemovedMessage | CallMes
 export function callJson(id: string, method: string, paramsJson: string, functions: string): string {
   return `{"type":"call","id":"${id}","method":${JSON.stringify(method)},"params":${paramsJson},"functions":[${functions}]}`;
 }
-
-const CALL_START = Buffer.from('{"type":"call","id":"');
-const METHOD_KEY = Buffer.from('","method":');
-const PARAMS_KEY = Buffer.from(',"params":');
-const REF_START = Buffer.from('{"name":"x_');
-const REF_END = Buffer.from('"}]');
-const FUNCTIONS_KEY = Buffer.from(',"functions":[');
-const FUNCTIONS_END = Buffer.from(']}');
-/** Bytes of the fixed parts of a call frame, and of a callback reference, for `open`'s bound. */
-const FIXED_BYTES =
-  CALL_START.length + METHOD_KEY.length + PARAMS_KEY.length + FUNCTIONS_KEY.length + FUNCTIONS_END.length + 2;
-const REF_BYTES = REF_START.length + REF_END.length + 1;
-
-/**
- * Writes the frame of a call message into `batch`, byte for byte what `callJson` gives, without
- * making its text: `params` already in JSON, and, when `replyIndex` is given (a promise call),
- * its reply callback `{"name":"x_<id>"}` appended to them at that index, which is then the only
- * `functions` entry. `id` must be plain ASCII needing no escaping (generated ids are). Throws
- * FrameTooLargeError (adding nothing) when the frame is over the batch's limit.
- *
- * @example
- * ```ts
- * writeCall(batch, generateId(), 'greet', '["bob"]', 1); // a promise call of greet("bob")
- * ```
- */
-export function writeCall(
-  batch: FrameBatch,
-  id: string,
-  method: string,
-  paramsJson: string,
-  replyIndex?: number,
-): void {
-  if (paramsJson.length > batch.maxFrameSize) {
-    throw new FrameTooLargeError(Buffer.byteLength(paramsJson), batch.maxFrameSize);
-  }
-  const bound = FIXED_BYTES + REF_BYTES + id.length * 2 + method.length * 6 + utf8Bound(paramsJson);
-  let at = batch.open(bound);
-  const slab = batch.slab;
-  const idStart = putBytes(slab, at, CALL_START);
-  at = putAscii(slab, idStart, id);
-  if (at < 0) throw new TypeError(`a call id must be plain ASCII, got ${JSON.stringify(id)}`);
-  const idEnd = at;
-  at = putBytes(slab, at, METHOD_KEY);
-  slab[at] = QUOTE;
-  const methodEnd = putAscii(slab, at + 1, method);
-  if (methodEnd < 0) at = putUtf8(slab, at, JSON.stringify(method));
-  else {
-    slab[methodEnd] = QUOTE;
-    at = methodEnd + 1;
-  }
-  at = putUtf8(slab, putBytes(slab, at, PARAMS_KEY), paramsJson);
-  if (replyIndex === undefined) at = putBytes(slab, at, FUNCTIONS_KEY);
-  else {
-    at--; // over the params' closing bracket
-    if (paramsJson !== '[]') slab[at++] = COMMA;
-    at = putBytes(slab, at, REF_START);
-    at += slab.copy(slab, at, idStart, idEnd);
-    at = putBytes(slab, putBytes(slab, at, REF_END), FUNCTIONS_KEY);
-    if (replyIndex < 10) slab[at++] = DIGIT_0 + replyIndex;
-    else at = putAscii(slab, at, String(replyIndex));
-  }
-  batch.close(putBytes(slab, at, FUNCTIONS_END));
-}
-
-const QUOTE = 0x22;
-const COMMA = 0x2c;
-const DIGIT_0 = 0x30;
 
 /** `paramsJson` (a JSON array) with `{"name":callback}` appended as its last element. */
 export function appendCallbackRef(paramsJson: string, callback: string): string {

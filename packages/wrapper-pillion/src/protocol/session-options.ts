@@ -15,12 +15,6 @@ export interface SessionOptions {
    * object is made for the calls and replies of the hot path). May throw FrameTooLargeError.
    */
   send(json: string): void;
-  /**
-   * Sends a call without function parameters, given in parts (see `writeCall`; with
-   * `replyIndex`, a promise call whose reply callback is `x_<id>`): the stream writes its frame
-   * without making its text. Without it, calls go through `send`.
-   */
-  sendCall?(id: string, method: string, paramsJson: string, replyIndex?: number): void;
   /** The name of the remote peer, for error messages. */
   peerName(): string;
   /** The instance id of this side, naming the owner of its diagnostics (calls timed for metrics). @default '' */

@@ -1,6 +1,5 @@
 import type { Duplex } from 'node:stream';
 import { FrameBatch } from '../codec/frame.js';
-import { writeCall } from '../protocol/messages.js';
 
 /** What the outbox pauses and resumes while the peer does not read. */
 export interface Throttled {
@@ -58,12 +57,6 @@ export class Outbox {
   /** Queues a JSON text as a frame; throws FrameTooLargeError (queuing nothing) if it is too large. */
   addJson(json: string): void {
     this.#batch.addJson(json);
-    this.#schedule();
-  }
-
-  /** Queues a call message given in parts (see `writeCall`); throws FrameTooLargeError (queuing nothing). */
-  addCall(id: string, method: string, paramsJson: string, replyIndex?: number): void {
-    writeCall(this.#batch, id, method, paramsJson, replyIndex);
     this.#schedule();
   }
 

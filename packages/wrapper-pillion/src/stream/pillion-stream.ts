@@ -70,8 +70,6 @@ export class PillionStream extends Duplex {
     });
     this.#session = new PillionSession({
       send: (json) => this.#outbox.addJson(json),
-      sendCall: (id, method, paramsJson, replyIndex) =>
-        this.#outbox.addCall(id, method, paramsJson, replyIndex),
       peerName: () => this.peer?.name ?? this.remoteName,
       owner: context.local?.instanceId ?? '',
       maxPendingCallbacks: resolved.maxPendingCallbacks,
