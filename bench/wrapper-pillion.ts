@@ -327,8 +327,8 @@ async function moleculerEcho(): Promise<Subject> {
 // ---- profile mode ------------------------------------------------------------------------------
 
 /**
- * `PILLION_PROFILE=ours|raw|batched PILLION_CALLS=N [PILLION_IN_FLIGHT=100]`: N calls of one
- * subject and nothing else, for a profiler (`node --cpu-prof`, or callgrind run with two values
+ * `PILLION_PROFILE=ours|raw|batched PILLION_CALLS=N [PILLION_IN_FLIGHT=100] [PILLION_WARMUP=0]`:
+ * N calls of one subject (after WARMUP calls not counted) and nothing else, for a profiler (`node --cpu-prof`, or callgrind run with two values
  * of N: the difference of the instruction counts over the difference of N is the cost per call,
  * caller and callee together, without the start-up).
  */
@@ -337,9 +337,13 @@ async function profileOnly(which: string, calls: number, inFlight: number): Prom
   if (!make) throw new Error(`PILLION_PROFILE must be ours, raw or batched, got ${which}`);
   const subject = await make();
   let n = 0;
+  let end = Number(process.env.PILLION_WARMUP ?? 0);
   const worker = async () => {
-    while (n < calls) await subject.roundTrip(n++);
+    while (n < end) await subject.roundTrip(n++);
   };
+  await Promise.all(Array.from({ length: inFlight }, worker)); // warm-up, not counted
+  n = 0;
+  end = calls;
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
   await Promise.all(Array.from({ length: inFlight }, worker));

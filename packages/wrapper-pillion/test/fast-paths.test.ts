@@ -139,16 +139,33 @@ describe('pillion fast paths', () => {
       .map(({ id, method, params, functions }) =>
         JSON.stringify({ type: 'call', id, method, params, functions }),
       );
+    // Params of plain strings and callback references: the ones read without JSON.parse.
+    const plain = fc
+      .record({
+        id: fc.string({ maxLength: 8 }),
+        params: fc.array(
+          fc.oneof(
+            fc.string({ maxLength: 6 }),
+            piece,
+            fc.record({ name: fc.oneof(fc.string({ maxLength: 6 }), piece) }),
+          ),
+          { maxLength: 4 },
+        ),
+        functions: fc.array(fc.nat(4), { maxLength: 2 }),
+      })
+      .map(({ id, params, functions }) =>
+        JSON.stringify({ type: 'call', id, method: 'm', params, functions }),
+      );
     const mangled = fc
-      .tuple(call, fc.nat(200), fc.oneof(piece, fc.constant('')), fc.nat(3))
+      .tuple(fc.oneof(call, plain), fc.nat(200), fc.oneof(piece, fc.constant('')), fc.nat(3))
       .map(([text, at, insert, cut]) => text.slice(0, at) + insert + text.slice(at + cut));
     const repeated = '{"type":"call","id":"a","method":"b","params":[1],"functions":[],"functions":[0]}';
     expect(parseMessage(repeated)).toEqual(JSON.parse(repeated));
     fc.assert(
-      fc.property(fc.oneof(call, mangled), (text) => {
+      fc.property(fc.oneof(call, plain, mangled), (text) => {
         expect(outcome(parseMessage, text)).toEqual(outcome(JSON.parse, text));
       }),
-      { numRuns: 5000 },
+      { numRuns: 10_000 },
     );
   });
 
