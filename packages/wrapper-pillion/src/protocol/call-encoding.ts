@@ -51,17 +51,17 @@ export function encodeCall(
 
 /**
  * Sends a call without function parameters (the hot path: promise calls and replies) as JSON
- * text built without the message object or a copy of `params`. A `promise` call gets its reply
- * callback `x_<id>` appended, as in `encodeCall`.
+ * text built without the message object or a copy of `params`. A promise call's reply callback
+ * (`reply`, its `x_<id>`) is appended, as in `encodeCall`.
  */
 export function sendPlainCall(
   options: SessionOptions,
   id: string,
   method: string,
   params: readonly unknown[],
-  promise = false,
+  reply?: string,
 ): void {
   const paramsJson = JSON.stringify(params);
-  if (!promise) options.send(callJson(id, method, paramsJson, ''));
-  else options.send(callJson(id, method, appendCallbackRef(paramsJson, `x_${id}`), String(params.length)));
+  if (reply === undefined) options.send(callJson(id, method, paramsJson, ''));
+  else options.send(callJson(id, method, appendCallbackRef(paramsJson, reply), String(params.length)));
 }

@@ -181,7 +181,7 @@ export class Caller {
       functions.pop();
       call.callbacks.unshift(...names);
       if (names.length > 0) this.#track(call, args, functions, false);
-    } else sendPlainCall(this.#options, id, method, args, true);
+    } else sendPlainCall(this.#options, id, method, args, reply);
     this.#callbacks.add(call);
   }
 
