@@ -19,7 +19,6 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createSidecar } from '@sidecar/core';
 import { pillion } from '@sidecar/wrapper-pillion';
-import { ServiceBroker } from 'moleculer';
 import { type Comparison, median, percentile, printComparisons } from './lib/measure.js';
 
 process.env.SIDECAR_HOST = '127.0.0.1';
@@ -286,6 +285,7 @@ async function freePort(): Promise<number> {
 }
 
 async function moleculerEcho(): Promise<Subject> {
+  const { ServiceBroker } = await import('moleculer');
   const Transporter = loopbackTcpTransporter();
   const ports = { server: await freePort(), client: await freePort() };
   const urls = Object.entries(ports).map(([nodeID, port]) => `${HOST}:${port}/${nodeID}`);
@@ -322,6 +322,71 @@ async function moleculerEcho(): Promise<Subject> {
   await client.waitForServices('echo', 10_000);
   const roundTrip = (n: number) => client.call('echo.echo', { value: `hello ${n}` });
   return { label: 'Moleculer 0.14 TCP', roundTrip, close: () => Promise.all([client.stop(), server.stop()]) };
+}
+
+// ---- profile mode ------------------------------------------------------------------------------
+
+/**
+ * `PILLION_PROFILE=ours|raw|batched PILLION_CALLS=N [PILLION_IN_FLIGHT=100] [PILLION_WARMUP=0]`:
+ * N calls of one subject (after WARMUP calls not counted) and nothing else, for a profiler (`node --cpu-prof`, or callgrind run with two values
+ * of N: the difference of the instruction counts over the difference of N is the cost per call,
+ * caller and callee together, without the start-up).
+ */
+async function profileOnly(which: string, calls: number, inFlight: number): Promise<void> {
+  const make = { ours: pillionEcho, raw: () => rawEcho(false), batched: () => rawEcho(true) }[which];
+  if (!make) throw new Error(`PILLION_PROFILE must be ours, raw or batched, got ${which}`);
+  const subject = await make();
+  let n = 0;
+  let end = Number(process.env.PILLION_WARMUP ?? 0);
+  const worker = async () => {
+    while (n < end) await subject.roundTrip(n++);
+  };
+  await Promise.all(Array.from({ length: inFlight }, worker)); // warm-up, not counted
+  n = 0;
+  end = calls;
+  const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  await Promise.all(Array.from({ length: inFlight }, worker));
+  const cpu = process.cpuUsage(cpu0);
+  const ms = performance.now() - t0;
+  console.log(
+    `${subject.label}: ${calls} calls, ${inFlight} in flight, ${((calls / ms) * 1000).toFixed(0)}/s, CPU ${((cpu.user + cpu.system) / calls).toFixed(2)} us per call`,
+  );
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc) {
+    gc();
+    const { heapUsed, arrayBuffers } = process.memoryUsage();
+    console.log(
+      `after a full GC: heap ${(heapUsed / 1e6).toFixed(1)} MB, array buffers ${(arrayBuffers / 1e6).toFixed(1)} MB`,
+    );
+  }
+  await subject.close();
+}
+
+const profiled = process.env.PILLION_PROFILE;
+if (profiled) {
+  const heapProfile = process.env.PILLION_HEAP_PROFILE;
+  const { Session } = await import('node:inspector/promises');
+  const session = new Session();
+  if (heapProfile) {
+    session.connect();
+    await session.post('HeapProfiler.startSampling', {
+      samplingInterval: 256,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    } as never);
+  }
+  await profileOnly(
+    profiled,
+    Number(process.env.PILLION_CALLS ?? 20_000),
+    Number(process.env.PILLION_IN_FLIGHT ?? IN_FLIGHT),
+  );
+  if (heapProfile) {
+    const { profile } = await session.post('HeapProfiler.stopSampling');
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(heapProfile, JSON.stringify(profile));
+  }
+  process.exit(0);
 }
 
 // ---- run ---------------------------------------------------------------------------------------

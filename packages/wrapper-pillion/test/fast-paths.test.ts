@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import {
   type CallMessage,
+  decodeFrames,
   encodeFrame,
+  FrameBatch,
   FrameDecoder,
   PillionSession,
   parseMessage,
@@ -61,6 +63,58 @@ describe('pillion fast paths', () => {
     );
   });
 
+  it('finds a reply by its number, never for a look-alike name (same digits, other prefix)', async () => {
+    const texts: string[] = [];
+    const session = new PillionSession({
+      send: (json) => {
+        texts.push(json);
+      },
+      peerName: () => 'forger',
+      maxPendingCallbacks: 100,
+      callbackTtl: 60_000,
+      maxRemoteMethods: 10,
+    });
+    const reply = session.call('m', []);
+    const { id } = JSON.parse(texts[0] as string) as CallMessage;
+    const [ms, digits] = id.split('_') as [string, string];
+    const forged = [
+      `x_${Number(ms) + 1}_${digits}`,
+      `y_${id}`,
+      `x_${id}0`,
+      `x_${digits}`,
+      `xx_${id}`,
+      `x_${ms}_${digits.slice(1)}`,
+    ];
+    for (const [i, name] of forged.entries()) {
+      session.receive({ type: 'call', id: `f${i}`, method: name, params: ['forged'], functions: [] });
+    }
+    expect(session.pendingCallbacks).toBe(1);
+    expect(texts.slice(1).map((t) => (JSON.parse(t) as { error: string }).error)).toEqual(
+      forged.map((name) => `method \`${name}' not found`),
+    );
+    session.receive({ type: 'call', id: 'r', method: `x_${id}`, params: ['real'], functions: [] });
+    await expect(reply).resolves.toBe('real');
+    expect(session.pendingCallbacks).toBe(0);
+  });
+
+  it('refuses a frame over the limit and keeps the frames before it, slab after slab', () => {
+    const batch = new FrameBatch(80);
+    batch.add('kept');
+    expect(() => batch.add('x'.repeat(100))).toThrow(
+      expect.objectContaining({ code: 'SIDECAR_ERR_FRAME_TOO_LARGE' }),
+    );
+    expect(() => batch.add('é'.repeat(40))).toThrow(
+      expect.objectContaining({ code: 'SIDECAR_ERR_FRAME_TOO_LARGE' }),
+    );
+    batch.add('also kept');
+    const first = batch.take();
+    const values = Array.from({ length: 20_000 }, (_, i) => `v${i}`); // 200 KB: several 64 KiB slabs
+    for (const v of values) batch.add(v);
+    expect(decodeFrames(first)).toEqual(['kept', 'also kept']); // not overwritten by later frames
+    expect(decodeFrames(batch.take())).toEqual(values);
+    expect(batch.size).toBe(0);
+  });
+
   it('parses every text as JSON.parse does, hostile call look-alikes included (fuzzed)', () => {
     const outcome = (parse: (text: string) => unknown, text: string) => {
       try {
@@ -85,16 +139,33 @@ describe('pillion fast paths', () => {
       .map(({ id, method, params, functions }) =>
         JSON.stringify({ type: 'call', id, method, params, functions }),
       );
+    // Params of plain strings and callback references: the ones read without JSON.parse.
+    const plain = fc
+      .record({
+        id: fc.string({ maxLength: 8 }),
+        params: fc.array(
+          fc.oneof(
+            fc.string({ maxLength: 6 }),
+            piece,
+            fc.record({ name: fc.oneof(fc.string({ maxLength: 6 }), piece) }),
+          ),
+          { maxLength: 4 },
+        ),
+        functions: fc.array(fc.nat(4), { maxLength: 2 }),
+      })
+      .map(({ id, params, functions }) =>
+        JSON.stringify({ type: 'call', id, method: 'm', params, functions }),
+      );
     const mangled = fc
-      .tuple(call, fc.nat(200), fc.oneof(piece, fc.constant('')), fc.nat(3))
+      .tuple(fc.oneof(call, plain), fc.nat(200), fc.oneof(piece, fc.constant('')), fc.nat(3))
       .map(([text, at, insert, cut]) => text.slice(0, at) + insert + text.slice(at + cut));
     const repeated = '{"type":"call","id":"a","method":"b","params":[1],"functions":[],"functions":[0]}';
     expect(parseMessage(repeated)).toEqual(JSON.parse(repeated));
     fc.assert(
-      fc.property(fc.oneof(call, mangled), (text) => {
+      fc.property(fc.oneof(call, plain, mangled), (text) => {
         expect(outcome(parseMessage, text)).toEqual(outcome(JSON.parse, text));
       }),
-      { numRuns: 5000 },
+      { numRuns: 10_000 },
     );
   });
 

@@ -48,8 +48,17 @@ export function encodeJsonFrames(texts: readonly string[], maxFrameSize = DEFAUL
   return batch.take();
 }
 
+/** Bytes of each slab FrameBatch writes frames into (one allocation for many batches). */
+const SLAB_SIZE = 64 * 1024;
+/** Texts up to this length reserve 3 bytes per UTF-16 unit; longer ones are measured exactly. */
+const MEASURE_ABOVE = 16 * 1024;
+const EMPTY = Buffer.alloc(0);
+
 /**
- * Frames collected to be written at once: one buffer (one syscall) for many messages.
+ * Frames collected to be written at once: one buffer (one syscall) for many messages. Frames are
+ * written straight into a slab as they are added (no text kept, no copy at `take`); `take`
+ * hands out the slab's bytes since the last take, and the next frames go after them.
+
  *
  * @example
  * ```ts
@@ -60,20 +69,23 @@ export function encodeJsonFrames(texts: readonly string[], maxFrameSize = DEFAUL
  * ```
  */
 export class FrameBatch {
-  readonly #texts: string[] = [];
-  readonly #lengths: number[] = [];
-  #bytes = 0;
+  #slab: Buffer = EMPTY;
+  /** Where the frames not taken yet start in the slab. */
+  #start = 0;
+  /** Where the next frame goes (the end of the last one closed). */
+  #end = 0;
+  #count = 0;
 
   constructor(readonly maxFrameSize = DEFAULT_MAX_FRAME_SIZE) {}
 
   /** Frames waiting in the batch. */
   get size(): number {
-    return this.#texts.length;
+    return this.#count;
   }
 
   /** Bytes the batch holds, as framed. */
   get bytes(): number {
-    return this.#bytes;
+    return this.#end - this.#start;
   }
 
   /** Adds a value; throws (and adds nothing) if it has no JSON form or is over the limit. */
@@ -83,41 +95,52 @@ export class FrameBatch {
 
   /** Adds a JSON text; throws FrameTooLargeError (and adds nothing) if it is over the limit. */
   addJson(text: string): void {
-    const length = byteLengthChecked(text, this.maxFrameSize);
-    this.#texts.push(text);
-    this.#lengths.push(length);
-    this.#bytes += FRAME_HEADER_SIZE + length;
+    if (text.length > this.maxFrameSize) {
+      throw new FrameTooLargeError(Buffer.byteLength(text, 'utf8'), this.maxFrameSize);
+    }
+    const need = FRAME_HEADER_SIZE + utf8Bound(text);
+    if (this.#slab.length - this.#end < need) this.#grow(need);
+    const start = this.#end;
+    const length = (this.#slab as unknown as Utf8Writable).utf8Write(text, start + FRAME_HEADER_SIZE);
+    if (length > this.maxFrameSize) throw new FrameTooLargeError(length, this.maxFrameSize);
+    this.#slab.writeUInt32BE(length, start);
+    this.#end = start + FRAME_HEADER_SIZE + length;
+    this.#count++;
   }
 
   /** Returns every frame added, in order, as one buffer, and empties the batch. */
   take(): Buffer {
-    const out = Buffer.allocUnsafe(this.#bytes);
-    const texts = this.#texts;
-    const lengths = this.#lengths;
-    let offset = 0;
-    for (let i = 0; i < texts.length; i++) {
-      const length = lengths[i] as number;
-      out.writeUInt32BE(length, offset);
-      offset += FRAME_HEADER_SIZE;
-      out.write(texts[i] as string, offset, length, 'utf8');
-      offset += length;
-    }
-    this.clear();
+    const out = this.#slab.subarray(this.#start, this.#end);
+    this.#start = this.#end;
+    this.#count = 0;
     return out;
   }
 
   /** Drops every frame added. */
   clear(): void {
-    this.#texts.length = 0;
-    this.#lengths.length = 0;
-    this.#bytes = 0;
+    this.#end = this.#start;
+    this.#count = 0;
+  }
+
+  /** A new slab with room for `need` more bytes after the frames not taken yet (moved over). */
+  #grow(need: number): void {
+    const kept = this.#end - this.#start;
+    const slab = Buffer.allocUnsafeSlow(Math.max(SLAB_SIZE, kept + need));
+    if (kept > 0) this.#slab.copy(slab, 0, this.#start, this.#end);
+    this.#slab = slab;
+    this.#start = 0;
+    this.#end = kept;
   }
 }
 
-function byteLengthChecked(text: string, max: number): number {
-  const length = Buffer.byteLength(text, 'utf8');
-  if (length > max) throw new FrameTooLargeError(length, max);
-  return length;
+/** Buffer's own UTF-8 writer (what `write(text, at, 'utf8')` calls after checking its arguments). */
+interface Utf8Writable {
+  utf8Write(text: string, offset: number): number;
+}
+
+/** An upper bound of the UTF-8 length of `text` (exact for long texts). */
+export function utf8Bound(text: string): number {
+  return text.length > MEASURE_ABOVE ? Buffer.byteLength(text, 'utf8') : text.length * 3;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { generateId } from './ids.js';
 import { appendCallbackRef, callJson } from './messages.js';
+import type { SessionOptions } from './session-options.js';
 
 /** A call whose parameters include functions, encoded (see `encodeCall`). */
 export interface EncodedCall {
@@ -49,17 +50,18 @@ export function encodeCall(
 }
 
 /**
- * The JSON text of a call without function parameters, made without building the message or a
- * copy of `params` (the hot path: promise calls and replies). `reply` is appended as in
- * `encodeCall`.
+ * Sends a call without function parameters (the hot path: promise calls and replies) as JSON
+ * text built without the message object or a copy of `params`. A promise call's reply callback
+ * (`reply`, its `x_<id>`) is appended, as in `encodeCall`.
  */
-export function plainCallJson(
+export function sendPlainCall(
+  options: SessionOptions,
   id: string,
   method: string,
   params: readonly unknown[],
   reply?: string,
-): string {
+): void {
   const paramsJson = JSON.stringify(params);
-  if (reply === undefined) return callJson(id, method, paramsJson, '');
-  return callJson(id, method, appendCallbackRef(paramsJson, reply), String(params.length));
+  if (reply === undefined) options.send(callJson(id, method, paramsJson, ''));
+  else options.send(callJson(id, method, appendCallbackRef(paramsJson, reply), String(params.length)));
 }

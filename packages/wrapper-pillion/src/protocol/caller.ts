@@ -2,7 +2,7 @@ import { ConnectionClosedError, ProtocolError, TimeoutError } from '@sidecar/cor
 import { observeClientCallbacks, startRpcTimer } from '@sidecar/core/diagnostics';
 import { abortErrorOf } from '@sidecar/core/plugin-kit';
 import { CallbackDroppedError, MethodNotFoundError, RemoteError } from '../errors.js';
-import { encodeCall, hasFunction, plainCallJson } from './call-encoding.js';
+import { encodeCall, hasFunction, sendPlainCall } from './call-encoding.js';
 import { generateId } from './ids.js';
 import { type CallMessage, methodOfNotFound, preview } from './messages.js';
 import {
@@ -95,7 +95,7 @@ export class Caller {
   /** Calls the remote callback `name` (a call of its own, with an id, as the original does). */
   callBack(name: string, args: unknown[]): void {
     if (!hasFunction(args)) {
-      this.#options.send(plainCallJson(generateId(), name, args));
+      sendPlainCall(this.#options, generateId(), name, args);
       return;
     }
     const id = generateId();
@@ -173,17 +173,16 @@ export class Caller {
   #issue(call: PromiseCall, args: readonly unknown[]): void {
     const { id, method } = call;
     this.#checkOpen(method);
-    const reply = `x_${id}`;
+    const reply = call.name;
     if (hasFunction(args)) {
       const { json, functions, names } = encodeCall(id, method, args, reply);
       this.#options.send(json);
       names.pop();
       functions.pop();
-      call.callbacks.push(...names);
+      call.callbacks.unshift(...names);
       if (names.length > 0) this.#track(call, args, functions, false);
-    } else this.#options.send(plainCallJson(id, method, args, reply));
-    call.callbacks.push(reply);
-    this.#callbacks.add(reply, call);
+    } else sendPlainCall(this.#options, id, method, args, reply);
+    this.#callbacks.add(call);
   }
 
   /**
@@ -195,7 +194,7 @@ export class Caller {
     const names = call.callbacks;
     for (let j = 0; j < functions.length; j++) {
       const fn = params[functions[j] as number] as RemoteFunction;
-      this.#callbacks.add(names[j] as string, new FunctionCallback(fn, call));
+      this.#callbacks.add(new FunctionCallback(names[j] as string, fn, call));
     }
   }
 

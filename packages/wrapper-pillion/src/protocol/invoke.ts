@@ -9,7 +9,8 @@ export function checkCall(message: Record<string, unknown>): string | undefined 
   if (!Array.isArray(params)) return 'params must be an array';
   if (functions === undefined) return undefined;
   if (!Array.isArray(functions)) return 'functions must be an array of parameter indices';
-  for (const k of functions) {
+  for (let i = 0; i < functions.length; i++) {
+    const k: unknown = functions[i];
     if (typeof k !== 'number' || !Number.isInteger(k) || k < 0 || k >= params.length) {
       return `functions holds ${JSON.stringify(k)}, which is not an index of params`;
     }
@@ -77,10 +78,11 @@ export function invokeProvided(
   let call: ReplyTo | undefined;
   let replyIndex = -1;
   if (functions && functions.length > 0) {
-    for (const k of functions) replyIndex = Math.max(replyIndex, k);
+    for (let i = 0; i < functions.length; i++) replyIndex = Math.max(replyIndex, functions[i] as number);
     call = { id, method, replied: false, timer };
     args = params.slice();
-    for (const k of functions) {
+    for (let i = 0; i < functions.length; i++) {
+      const k = functions[i] as number;
       const { name } = params[k] as { name: string };
       args[k] = host.remoteFunction(name, call, k === replyIndex);
     }

@@ -28,6 +28,8 @@ export interface PendingCall {
  * of its own reply (no object more per call): its `fn` is undefined and its `call` itself.
  */
 export interface PendingCallback {
+  /** Its name, `x_<id>` (see `callbackKey`). */
+  readonly name: string;
   /** The function to call; undefined for a promise call's reply (then `call.settle` is used). */
   readonly fn: RemoteFunction | undefined;
   readonly call: PendingCall;
@@ -39,6 +41,7 @@ export interface PendingCallback {
 export class FunctionCallback implements PendingCallback {
   expiresAt = 0;
   constructor(
+    readonly name: string,
     readonly fn: RemoteFunction | undefined,
     readonly call: PendingCall,
   ) {}
@@ -59,6 +62,30 @@ export function removeCallbackName(call: PendingCall, name: string): boolean {
   return names.length === 0;
 }
 
+/** Code units of a callback name's sequence digits (see `generateId`). */
+const SEQUENCE_DIGITS = 8;
+const UNDERSCORE = 0x5f;
+
+/**
+ * The table key of a callback name this side makes, `x_<ms>_<8 digits>`: its 8 digits as a
+ * number (unique among the ids made within 1e8 of each other, see `generateId`); -1 for any other
+ * name, which then names no callback of this side. A number keys the table without hashing or
+ * comparing strings; the entry's own name is compared once, on a hit.
+ */
+export function callbackKey(name: string): number {
+  const end = name.length;
+  const start = end - SEQUENCE_DIGITS;
+  if (start < 3 || name.charCodeAt(0) !== 0x78 || name.charCodeAt(1) !== UNDERSCORE) return -1;
+  if (name.charCodeAt(start - 1) !== UNDERSCORE) return -1;
+  let key = 0;
+  for (let i = start; i < end; i++) {
+    const digit = name.charCodeAt(i) - 0x30;
+    if (digit < 0 || digit > 9) return -1;
+    key = key * 10 + digit;
+  }
+  return key;
+}
+
 /** Why a callback was dropped without being invoked. */
 export type DropReason = 'expired' | 'overflow';
 
@@ -67,7 +94,8 @@ export type DropReason = 'expired' | 'overflow';
  * oldest is dropped first) and in age (one unref'd timer sweeps them in insertion order).
  */
 export class PendingCallbacks {
-  readonly #entries = new Map<string, PendingCallback>();
+  /** By `callbackKey` of their names, in insertion order (the oldest first). */
+  readonly #entries = new Map<number, PendingCallback>();
   #timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -82,23 +110,34 @@ export class PendingCallbacks {
   }
 
   has(name: string): boolean {
-    return this.#entries.has(name);
+    return this.get(name) !== undefined;
   }
 
   /** The callback called `name`, left in place. */
   get(name: string): PendingCallback | undefined {
-    return this.#entries.get(name);
+    const entry = this.#entries.get(callbackKey(name));
+    return entry !== undefined && entry.name === name ? entry : undefined;
   }
 
-  /** Registers a callback; drops the oldest ones first if the table is full. */
-  add(name: string, entry: PendingCallback): void {
+  /**
+   * Registers a callback (its name made by `generateId`, see `callbackKey`); drops the oldest
+   * ones first if the table is full, and one whose key it takes over (ids 1e8 apart).
+   */
+  add(entry: PendingCallback): void {
+    const key = callbackKey(entry.name);
+    if (key < 0) throw new TypeError(`not a callback name of this side: ${JSON.stringify(entry.name)}`);
+    const clash = this.#entries.get(key);
+    if (clash) {
+      this.#entries.delete(key);
+      this.onDrop(clash.name, clash, 'overflow');
+    }
     while (this.#entries.size >= this.max) {
-      const [oldest, dropped] = this.#entries.entries().next().value as [string, PendingCallback];
+      const [oldest, dropped] = this.#entries.entries().next().value as [number, PendingCallback];
       this.#entries.delete(oldest);
-      this.onDrop(oldest, dropped, 'overflow');
+      this.onDrop(dropped.name, dropped, 'overflow');
     }
     entry.expiresAt = performance.now() + this.ttl;
-    this.#entries.set(name, entry);
+    this.#entries.set(key, entry);
     if (this.#timer === undefined) this.#arm();
   }
 
@@ -108,8 +147,11 @@ export class PendingCallbacks {
    * once, finds nothing and is not re-armed.
    */
   take(name: string): PendingCallback | undefined {
-    const entry = this.#entries.get(name);
-    if (entry) this.#entries.delete(name);
+    const key = callbackKey(name);
+    if (key < 0) return undefined;
+    const entry = this.#entries.get(key);
+    if (entry === undefined || entry.name !== name) return undefined;
+    this.#entries.delete(key);
     return entry;
   }
 
@@ -136,10 +178,10 @@ export class PendingCallbacks {
   #sweep(): void {
     this.#timer = undefined;
     const now = performance.now();
-    for (const [name, entry] of this.#entries) {
+    for (const [key, entry] of this.#entries) {
       if (entry.expiresAt > now) break;
-      this.#entries.delete(name);
-      this.onDrop(name, entry, 'expired');
+      this.#entries.delete(key);
+      this.onDrop(entry.name, entry, 'expired');
     }
     this.#arm();
   }

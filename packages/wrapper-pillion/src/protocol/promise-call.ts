@@ -8,7 +8,10 @@ import type { PendingCall, PendingCallback } from './pending.js';
  * executor. Its reply callback has no function: the session calls `settle` with the arguments.
  */
 export class PromiseCall implements PendingCall, PendingCallback {
-  readonly callbacks: string[] = [];
+  /** Its callbacks still pending: its reply's name last, after any function callbacks. */
+  readonly callbacks: string[];
+  /** The name of its reply callback, `x_<id>` (it is that callback's entry). */
+  readonly name: string;
   /** As its own reply's entry in the callback table: no function, the call is this. */
   readonly fn = undefined;
   expiresAt = 0;
@@ -22,7 +25,10 @@ export class PromiseCall implements PendingCall, PendingCallback {
     readonly method: string,
     readonly resolve: (value: unknown) => void,
     readonly reject: (error: Error) => void,
-  ) {}
+  ) {
+    this.name = `x_${id}`;
+    this.callbacks = [this.name];
+  }
 
   get call(): this {
     return this;

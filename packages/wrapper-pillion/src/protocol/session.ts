@@ -160,7 +160,8 @@ export class PillionSession {
       if (functions && functions.length > 0) {
         const call: ReplyTo = { id, method, replied: false, timer: undefined };
         args = params.slice();
-        for (const k of functions) {
+        for (let i = 0; i < functions.length; i++) {
+          const k = functions[i] as number;
           args[k] = this.#remoteFunction((params[k] as { name: string }).name, call, false);
         }
       }
