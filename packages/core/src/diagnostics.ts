@@ -29,7 +29,7 @@ export const DIAGNOSTICS = {
   registryOperation: 'sidecar:registry.operation',
   /** A heartbeat renewed the record, or failed to. {@link HeartbeatMessage} */
   heartbeat: 'sidecar:heartbeat',
-  /** An RPC call finished, as caller (`client`) or callee (`server`). {@link RpcCallMessage} */
+  /** An RPC call finished, as caller (`client`) or callee (`server`). {@link RpcCallMessage} (reused: copy what you keep) */
   rpcCall: 'sidecar:rpc.call',
 } as const;
 
@@ -77,7 +77,10 @@ export interface HeartbeatMessage {
   ttl: number;
   ok: boolean;
 }
-/** See {@link DIAGNOSTICS}.rpcCall. */
+/**
+ * See {@link DIAGNOSTICS}.rpcCall. One object is reused from call to call (a call allocates
+ * nothing for its metrics): read it in the subscriber and copy what you keep.
+ */
 export interface RpcCallMessage {
   owner: string;
   side: 'client' | 'server';
@@ -230,39 +233,82 @@ function runClock(): number {
 }
 
 /**
- * Times one RPC call: made by `startRpcTimer`, ended (once) by `end`, which publishes the timer
- * itself on `DIAGNOSTICS.rpcCall` (it is the message: one small object per call, no closures).
+ * What one RPC call is timed on: the call's own object (a pending call, a call being served)
+ * carries its start, so timing a call allocates nothing. `rpcStart` is negative when the call is
+ * not timed (nobody listened when it started) or already ended.
  */
-export class RpcTimer implements RpcCallMessage {
-  readonly #start = runClock();
-  duration = -1;
-  error: string | undefined = undefined;
+export interface RpcTimed {
+  /** The method called. */
+  readonly method: string;
+  /** When the call started (the run clock, in ms), or -1: not timed, or ended. */
+  rpcStart: number;
+  /** The owner of the call (the instance id of its sidecar), set by {@link startRpcTimer}. */
+  rpcOwner: string;
+}
 
-  constructor(
-    readonly owner: string,
-    readonly side: 'client' | 'server',
-    readonly method: string,
-  ) {}
+/** True when something listens to `DIAGNOSTICS.rpcCall` (a call started now would be timed). */
+export function rpcObserved(): boolean {
+  return channels.rpcCall.hasSubscribers;
+}
 
-  /** Ends the call, failed when `err` is given; later calls do nothing. */
-  end(err?: unknown): void {
-    if (this.duration >= 0) return;
-    this.duration = (runClock() - this.#start) / 1000;
-    if (err !== undefined) this.error = errorCodeOf(err);
-    if (channels.rpcCall.hasSubscribers) channels.rpcCall.publish(this);
+/**
+ * Starts timing a call on its own object, for `owner`; when nobody listens it leaves
+ * `rpcStart` at -1 and the call is not timed. See {@link endRpcTimer}.
+ *
+ * @example
+ * ```ts
+ * const call = { method: 'add', rpcStart: -1, rpcOwner: '' };
+ * startRpcTimer(call, app.instanceId);
+ * // ... the reply arrives
+ * endRpcTimer(call, 'client');
+ * ```
+ */
+export function startRpcTimer(call: RpcTimed, owner: string): void {
+  if (!channels.rpcCall.hasSubscribers) return;
+  call.rpcStart = runClock();
+  call.rpcOwner = owner;
+}
+
+/**
+ * The message `endRpcTimer` publishes, reused call after call (a call's end allocates nothing);
+ * a second object is made only for an end published while this one is being delivered.
+ */
+const rpcMessage: RpcCallMessage = { owner: '', side: 'client', method: '', duration: 0, error: undefined };
+let rpcPublishing = false;
+
+/**
+ * Ends a call started by {@link startRpcTimer}, failed when `err` is given, and publishes it on
+ * `DIAGNOSTICS.rpcCall`; an untimed or already ended call does nothing (one comparison). The
+ * message object is reused for the next call: a subscriber reads it during the callback and
+ * copies what it keeps.
+ */
+export function endRpcTimer(call: RpcTimed, side: 'client' | 'server', err?: unknown): void {
+  const start = call.rpcStart;
+  if (start < 0) return;
+  call.rpcStart = -1;
+  const ch = channels.rpcCall;
+  if (!ch.hasSubscribers) return;
+  const m: RpcCallMessage = rpcPublishing
+    ? { owner: '', side, method: '', duration: 0, error: undefined }
+    : rpcMessage;
+  m.owner = call.rpcOwner;
+  m.side = side;
+  m.method = call.method;
+  m.duration = (runClock() - start) / 1000;
+  m.error = err === undefined ? undefined : errorCodeOf(err);
+  if (m !== rpcMessage) {
+    ch.publish(m);
+    return;
+  }
+  rpcPublishing = true;
+  try {
+    ch.publish(m);
+  } finally {
+    rpcPublishing = false;
   }
 }
 
 type AnyFunction = (...args: never[]) => unknown;
-
-/** Starts timing a call, or returns undefined (nothing measured) when nobody listens. */
-export function startRpcTimer(
-  owner: string,
-  side: 'client' | 'server',
-  method: string,
-): RpcTimer | undefined {
-  return channels.rpcCall.hasSubscribers ? new RpcTimer(owner, side, method) : undefined;
-}
 
 /**
  * Times a callback-style call as its caller: the call ends when one of its callbacks is first
@@ -274,12 +320,13 @@ export function observeClientCallbacks(
   params: readonly unknown[],
 ): readonly unknown[] {
   if (!channels.rpcCall.hasSubscribers || !params.some((p) => typeof p === 'function')) return params;
-  const timer = new RpcTimer(owner, 'client', method);
+  const call: RpcTimed = { method, rpcStart: -1, rpcOwner: '' };
+  startRpcTimer(call, owner);
   return params.map((p) => {
     if (typeof p !== 'function') return p;
     const fn = p as AnyFunction;
     return (...args: never[]) => {
-      timer.end();
+      endRpcTimer(call, 'client');
       return fn(...args);
     };
   });

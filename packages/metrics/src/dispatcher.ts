@@ -12,6 +12,9 @@ export type Handler = (message: unknown) => void;
 class Dispatcher {
   readonly #byKey = new Map<unknown, Handler>();
   readonly #route: Handler;
+  /** The owner of the last message routed by owner, and its handler (most messages repeat it). */
+  #lastOwner: unknown;
+  #lastHandler: Handler | undefined;
 
   /** `keyOf` names the key of a message; without it, the message's `owner` (read inline: the hot path). */
   constructor(
@@ -21,15 +24,24 @@ class Dispatcher {
     const byKey = this.#byKey;
     this.#route = keyOf
       ? (message) => byKey.get(keyOf(message))?.(message)
-      : (message) => byKey.get((message as { owner: string }).owner)?.(message);
+      : (message) => {
+          const owner = (message as { owner: string }).owner;
+          if (owner !== this.#lastOwner || this.#lastHandler === undefined) {
+            this.#lastHandler = byKey.get(owner);
+            this.#lastOwner = owner;
+          }
+          this.#lastHandler?.(message);
+        };
   }
 
   add(key: unknown, handler: Handler): void {
     if (this.#byKey.size === 0) subscribe(this.channel, this.#route);
     this.#byKey.set(key, handler);
+    this.#lastHandler = undefined;
   }
 
   delete(key: unknown): void {
+    this.#lastHandler = undefined;
     if (this.#byKey.delete(key) && this.#byKey.size === 0) unsubscribe(this.channel, this.#route);
   }
 }
