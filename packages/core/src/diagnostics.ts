@@ -7,6 +7,7 @@ import type { Duplex } from 'node:stream';
  * unless something subscribes (`@sidecar/metrics` does), so they cost one `hasSubscribers` check
  * when monitoring is off. Every message names its owner: the instance id of the sidecar it
  * happened in (or the registry object), so several sidecars in one process are told apart.
+ * RPC calls, the hottest point, can also be observed without a message: {@link observeRpcCalls}.
  *
  * @example
  * ```ts
@@ -29,7 +30,7 @@ export const DIAGNOSTICS = {
   registryOperation: 'sidecar:registry.operation',
   /** A heartbeat renewed the record, or failed to. {@link HeartbeatMessage} */
   heartbeat: 'sidecar:heartbeat',
-  /** An RPC call finished, as caller (`client`) or callee (`server`). {@link RpcCallMessage} (reused: copy what you keep) */
+  /** An RPC call finished, as caller (`client`) or callee (`server`). {@link RpcCallMessage} */
   rpcCall: 'sidecar:rpc.call',
 } as const;
 
@@ -77,10 +78,7 @@ export interface HeartbeatMessage {
   ttl: number;
   ok: boolean;
 }
-/**
- * See {@link DIAGNOSTICS}.rpcCall. One object is reused from call to call (a call allocates
- * nothing for its metrics): read it in the subscriber and copy what you keep.
- */
+/** See {@link DIAGNOSTICS}.rpcCall (and {@link observeRpcCalls}, the same without a message). */
 export interface RpcCallMessage {
   owner: string;
   side: 'client' | 'server';
@@ -246,13 +244,87 @@ export interface RpcTimed {
   rpcOwner: string;
 }
 
-/** True when something listens to `DIAGNOSTICS.rpcCall` (a call started now would be timed). */
-export function rpcObserved(): boolean {
-  return channels.rpcCall.hasSubscribers;
+/**
+ * Told of every finished RPC call, with the fields of an {@link RpcCallMessage} as arguments:
+ * what `DIAGNOSTICS.rpcCall` publishes, without a message object or the channel's dispatch.
+ */
+export type RpcCallObserver = (
+  owner: string,
+  side: 'client' | 'server',
+  method: string,
+  /** In seconds. */
+  duration: number,
+  error: string | undefined,
+) => void;
+
+/** The observers of {@link observeRpcCalls}, and the one function that calls them all. */
+let rpcObservers: readonly RpcCallObserver[] = [];
+let rpcObserver: RpcCallObserver | undefined;
+
+/** Reports an observer's error as diagnostics_channel does a subscriber's: uncaught, on the next tick. */
+function rethrowLater(err: unknown): void {
+  process.nextTick(() => {
+    throw err;
+  });
+}
+
+function setRpcObservers(list: readonly RpcCallObserver[]): void {
+  rpcObservers = list;
+  rpcObserver =
+    list.length === 0
+      ? undefined
+      : list.length === 1
+        ? list[0]
+        : (owner, side, method, duration, error) => {
+            for (const fn of list) {
+              try {
+                fn(owner, side, method, duration, error);
+              } catch (thrown) {
+                rethrowLater(thrown);
+              }
+            }
+          };
 }
 
 /**
- * Starts timing a call on its own object, for `owner`; when nobody listens it leaves
+ * Calls `fn` for every RPC call that finishes from now on (both sides, every sidecar of the
+ * process; `owner` tells them apart), until the returned function is called. The hot-path twin
+ * of subscribing to `DIAGNOSTICS.rpcCall`: a call costs one function call, no message object
+ * (`@sidecar/metrics` uses it). Calls start being timed once something observes; an error thrown
+ * by `fn` is rethrown on the next tick, as a channel subscriber's is, never into the call.
+ *
+ * @example
+ * ```ts
+ * import { observeRpcCalls } from '@sidecar/core/diagnostics';
+ *
+ * const stop = observeRpcCalls((owner, side, method, seconds, error) => {
+ *   if (seconds > 1) console.log(`${side} call ${method} took ${seconds} s`, error ?? 'ok');
+ * });
+ * // ... later
+ * stop();
+ * ```
+ */
+export function observeRpcCalls(fn: RpcCallObserver): () => void {
+  setRpcObservers([...rpcObservers, fn]);
+  let observing = true;
+  return () => {
+    if (!observing) return;
+    observing = false;
+    const i = rpcObservers.indexOf(fn);
+    if (i >= 0) setRpcObservers([...rpcObservers.slice(0, i), ...rpcObservers.slice(i + 1)]);
+  };
+}
+
+/**
+ * True when RPC calls are timed: something observes them ({@link observeRpcCalls}) or
+ * subscribes to `DIAGNOSTICS.rpcCall`.
+ */
+export function rpcObserved(): boolean {
+  return rpcObserver !== undefined || channels.rpcCall.hasSubscribers;
+}
+
+/**
+ * Starts timing a call on its own object, for `owner`; when nothing observes RPC calls it leaves
  * `rpcStart` at -1 and the call is not timed. See {@link endRpcTimer}.
  *
  * @example
@@ -264,47 +336,34 @@ export function rpcObserved(): boolean {
  * ```
  */
 export function startRpcTimer(call: RpcTimed, owner: string): void {
-  if (!channels.rpcCall.hasSubscribers) return;
+  if (rpcObserver === undefined && !channels.rpcCall.hasSubscribers) return;
   call.rpcStart = runClock();
   call.rpcOwner = owner;
 }
 
 /**
- * The message `endRpcTimer` publishes, reused call after call (a call's end allocates nothing);
- * a second object is made only for an end published while this one is being delivered.
- */
-const rpcMessage: RpcCallMessage = { owner: '', side: 'client', method: '', duration: 0, error: undefined };
-let rpcPublishing = false;
-
-/**
- * Ends a call started by {@link startRpcTimer}, failed when `err` is given, and publishes it on
- * `DIAGNOSTICS.rpcCall`; an untimed or already ended call does nothing (one comparison). The
- * message object is reused for the next call: a subscriber reads it during the callback and
- * copies what it keeps.
+ * Ends a call started by {@link startRpcTimer}, failed when `err` is given: tells the observers
+ * ({@link observeRpcCalls}) and publishes it on `DIAGNOSTICS.rpcCall` when subscribed. An untimed
+ * or already ended call does nothing (one comparison).
  */
 export function endRpcTimer(call: RpcTimed, side: 'client' | 'server', err?: unknown): void {
   const start = call.rpcStart;
   if (start < 0) return;
   call.rpcStart = -1;
+  const observer = rpcObserver;
   const ch = channels.rpcCall;
-  if (!ch.hasSubscribers) return;
-  const m: RpcCallMessage = rpcPublishing
-    ? { owner: '', side, method: '', duration: 0, error: undefined }
-    : rpcMessage;
-  m.owner = call.rpcOwner;
-  m.side = side;
-  m.method = call.method;
-  m.duration = (runClock() - start) / 1000;
-  m.error = err === undefined ? undefined : errorCodeOf(err);
-  if (m !== rpcMessage) {
-    ch.publish(m);
-    return;
+  if (observer === undefined && !ch.hasSubscribers) return;
+  const duration = (runClock() - start) / 1000;
+  const error = err === undefined ? undefined : errorCodeOf(err);
+  if (observer !== undefined) {
+    try {
+      observer(call.rpcOwner, side, call.method, duration, error);
+    } catch (thrown) {
+      rethrowLater(thrown);
+    }
   }
-  rpcPublishing = true;
-  try {
-    ch.publish(m);
-  } finally {
-    rpcPublishing = false;
+  if (ch.hasSubscribers) {
+    ch.publish({ owner: call.rpcOwner, side, method: call.method, duration, error } satisfies RpcCallMessage);
   }
 }
 
@@ -319,7 +378,7 @@ export function observeClientCallbacks(
   method: string,
   params: readonly unknown[],
 ): readonly unknown[] {
-  if (!channels.rpcCall.hasSubscribers || !params.some((p) => typeof p === 'function')) return params;
+  if (!rpcObserved() || !params.some((p) => typeof p === 'function')) return params;
   const call: RpcTimed = { method, rpcStart: -1, rpcOwner: '' };
   startRpcTimer(call, owner);
   return params.map((p) => {

@@ -1,4 +1,3 @@
-import type { RpcCallMessage } from '@sidecar/core/diagnostics';
 import type { BoundHistogram, CounterLike, HistogramLike } from './instruments.js';
 
 /** The bound histograms of one side, by method, with the last method used kept at hand. */
@@ -30,7 +29,7 @@ class SideRecorder {
  * `sidecar.rpc.errors`). The hottest path of the metrics, every call on both sides: a successful
  * call is one comparison with the side's last method (else a map lookup) and one histogram
  * observation counted in place (a bucket count, the sum and the count; prom-client reads them at
- * scrape time). The message is core's reused one: everything is read from it at once.
+ * scrape time).
  */
 export class RpcRecorder {
   readonly #client: SideRecorder;
@@ -45,16 +44,15 @@ export class RpcRecorder {
     this.#server = new SideRecorder(serverDuration);
   }
 
-  /** Records one call (a message of DIAGNOSTICS.rpcCall). */
-  readonly record = (m: RpcCallMessage): void => {
-    if (m.error !== undefined) this.#failed(m);
-    else (m.side === 'client' ? this.#client : this.#server).record(m.method, m.duration);
-  };
+  /** Records one finished call (what core's `observeRpcCalls` reports, without the owner). */
+  record(side: 'client' | 'server', method: string, seconds: number, error: string | undefined): void {
+    if (error !== undefined) this.#failed(side, method, seconds, error);
+    else (side === 'client' ? this.#client : this.#server).record(method, seconds);
+  }
 
-  #failed(m: RpcCallMessage): void {
-    const histogram = m.side === 'client' ? this.clientDuration : this.serverDuration;
-    const error = m.error as string;
-    histogram.record(m.duration, { 'rpc.system': 'pillion', 'rpc.method': m.method, 'error.type': error });
-    this.errors.add(1, { side: m.side, 'rpc.method': m.method, 'error.type': error });
+  #failed(side: 'client' | 'server', method: string, seconds: number, error: string): void {
+    const histogram = side === 'client' ? this.clientDuration : this.serverDuration;
+    histogram.record(seconds, { 'rpc.system': 'pillion', 'rpc.method': method, 'error.type': error });
+    this.errors.add(1, { side, 'rpc.method': method, 'error.type': error });
   }
 }
