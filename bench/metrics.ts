@@ -12,6 +12,13 @@
  * to about 70 s.
  *
  *   pnpm bench:metrics
+ *
+ * `--count on|off N` runs one worker alone: 20,000 calls to warm up, then N calls, and prints
+ * the CPU time per call. Under callgrind, the difference between two counts is the instruction
+ * count per call (caller and callee, both in this process), steady on a loaded machine:
+ *
+ *   valgrind --tool=callgrind --callgrind-out-file=/dev/null node --single-threaded --import tsx \
+ *     bench/metrics.ts --count on 60000      # and 10000: (I(60000) - I(10000)) / 50000
  */
 import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -36,7 +43,7 @@ const MODES: Mode[] = ['off', 'on', 'off2'];
 type Task = 'stream' | 'calls';
 
 /** The worker: two sidecar pairs (raw streams, pillion), metrics on or off; runs tasks from stdin. */
-async function worker(mode: Mode): Promise<void> {
+async function worker(mode: Mode, count = 0): Promise<void> {
   const registry = `memory:bench-metrics-${mode}-${process.pid}` as const;
   const on = mode === 'on';
   const plugins = on ? [metrics()] : [];
@@ -77,6 +84,26 @@ async function worker(mode: Mode): Promise<void> {
     await Promise.all(Array.from({ length: IN_FLIGHT }, one));
     return n / ((performance.now() - t0) / 1000);
   };
+  if (count > 0) {
+    // A fixed number of calls (for instruction counts): the same loop, bounded by calls, not time.
+    const callsN = async (total: number) => {
+      let n = 0;
+      const one = async () => {
+        while (n < total) {
+          n++;
+          await rpc.call('add', n, 1);
+        }
+      };
+      await Promise.all(Array.from({ length: IN_FLIGHT }, one));
+    };
+    await callsN(20_000);
+    const cpu0 = process.cpuUsage();
+    await callsN(count);
+    const cpu = process.cpuUsage(cpu0);
+    console.log(`${mode}: ${count} calls, ${((cpu.user + cpu.system) / count).toFixed(2)} us CPU per call`);
+    for (const app of [caller, callee, source, sink]) await app.stop();
+    process.exit(0);
+  }
   await streamFor(300);
   await callsFor(300);
   process.stdout.write('ready\n');
@@ -214,5 +241,11 @@ async function main(): Promise<void> {
   console.log(`goal on/off >= 0.97: ${goals.join(', ')} (load average ${loadavg()[0]?.toFixed(2)})`);
 }
 const flag = process.argv.indexOf('--worker');
+const counted = process.argv.indexOf('--count');
 if (flag >= 0) await worker(process.argv[flag + 1] as Mode);
-else await main();
+else if (counted >= 0) {
+  const [mode, n] = [process.argv[counted + 1], Number(process.argv[counted + 2])];
+  if ((mode !== 'on' && mode !== 'off') || !Number.isInteger(n) || n <= 0)
+    throw new RangeError('usage: bench/metrics.ts --count on|off N (N calls, a positive integer)');
+  await worker(mode, n);
+} else await main();

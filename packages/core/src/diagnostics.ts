@@ -7,6 +7,7 @@ import type { Duplex } from 'node:stream';
  * unless something subscribes (`@sidecar/metrics` does), so they cost one `hasSubscribers` check
  * when monitoring is off. Every message names its owner: the instance id of the sidecar it
  * happened in (or the registry object), so several sidecars in one process are told apart.
+ * RPC calls, the hottest point, can also be observed without a message: {@link observeRpcCalls}.
  *
  * @example
  * ```ts
@@ -77,7 +78,7 @@ export interface HeartbeatMessage {
   ttl: number;
   ok: boolean;
 }
-/** See {@link DIAGNOSTICS}.rpcCall. */
+/** See {@link DIAGNOSTICS}.rpcCall (and {@link observeRpcCalls}, the same without a message). */
 export interface RpcCallMessage {
   owner: string;
   side: 'client' | 'server';
@@ -230,39 +231,143 @@ function runClock(): number {
 }
 
 /**
- * Times one RPC call: made by `startRpcTimer`, ended (once) by `end`, which publishes the timer
- * itself on `DIAGNOSTICS.rpcCall` (it is the message: one small object per call, no closures).
+ * What one RPC call is timed on: the call's own object (a pending call, a call being served)
+ * carries its start, so timing a call allocates nothing. `rpcStart` is negative when the call is
+ * not timed (nobody listened when it started) or already ended.
  */
-export class RpcTimer implements RpcCallMessage {
-  readonly #start = runClock();
-  duration = -1;
-  error: string | undefined = undefined;
+export interface RpcTimed {
+  /** The method called. */
+  readonly method: string;
+  /** When the call started (the run clock, in ms), or -1: not timed, or ended. */
+  rpcStart: number;
+  /** The owner of the call (the instance id of its sidecar), set by {@link startRpcTimer}. */
+  rpcOwner: string;
+}
 
-  constructor(
-    readonly owner: string,
-    readonly side: 'client' | 'server',
-    readonly method: string,
-  ) {}
+/**
+ * Told of every finished RPC call, with the fields of an {@link RpcCallMessage} as arguments:
+ * what `DIAGNOSTICS.rpcCall` publishes, without a message object or the channel's dispatch.
+ */
+export type RpcCallObserver = (
+  owner: string,
+  side: 'client' | 'server',
+  method: string,
+  /** In seconds. */
+  duration: number,
+  error: string | undefined,
+) => void;
 
-  /** Ends the call, failed when `err` is given; later calls do nothing. */
-  end(err?: unknown): void {
-    if (this.duration >= 0) return;
-    this.duration = (runClock() - this.#start) / 1000;
-    if (err !== undefined) this.error = errorCodeOf(err);
-    if (channels.rpcCall.hasSubscribers) channels.rpcCall.publish(this);
+/** The observers of {@link observeRpcCalls}, and the one function that calls them all. */
+let rpcObservers: readonly RpcCallObserver[] = [];
+let rpcObserver: RpcCallObserver | undefined;
+
+/** Reports an observer's error as diagnostics_channel does a subscriber's: uncaught, on the next tick. */
+function rethrowLater(err: unknown): void {
+  process.nextTick(() => {
+    throw err;
+  });
+}
+
+function setRpcObservers(list: readonly RpcCallObserver[]): void {
+  rpcObservers = list;
+  rpcObserver =
+    list.length === 0
+      ? undefined
+      : list.length === 1
+        ? list[0]
+        : (owner, side, method, duration, error) => {
+            for (const fn of list) {
+              try {
+                fn(owner, side, method, duration, error);
+              } catch (thrown) {
+                rethrowLater(thrown);
+              }
+            }
+          };
+}
+
+/**
+ * Calls `fn` for every RPC call that finishes from now on (both sides, every sidecar of the
+ * process; `owner` tells them apart), until the returned function is called. The hot-path twin
+ * of subscribing to `DIAGNOSTICS.rpcCall`: a call costs one function call, no message object
+ * (`@sidecar/metrics` uses it). Calls start being timed once something observes; an error thrown
+ * by `fn` is rethrown on the next tick, as a channel subscriber's is, never into the call.
+ *
+ * @example
+ * ```ts
+ * import { observeRpcCalls } from '@sidecar/core/diagnostics';
+ *
+ * const stop = observeRpcCalls((owner, side, method, seconds, error) => {
+ *   if (seconds > 1) console.log(`${side} call ${method} took ${seconds} s`, error ?? 'ok');
+ * });
+ * // ... later
+ * stop();
+ * ```
+ */
+export function observeRpcCalls(fn: RpcCallObserver): () => void {
+  setRpcObservers([...rpcObservers, fn]);
+  let observing = true;
+  return () => {
+    if (!observing) return;
+    observing = false;
+    const i = rpcObservers.indexOf(fn);
+    if (i >= 0) setRpcObservers([...rpcObservers.slice(0, i), ...rpcObservers.slice(i + 1)]);
+  };
+}
+
+/**
+ * True when RPC calls are timed: something observes them ({@link observeRpcCalls}) or
+ * subscribes to `DIAGNOSTICS.rpcCall`.
+ */
+export function rpcObserved(): boolean {
+  return rpcObserver !== undefined || channels.rpcCall.hasSubscribers;
+}
+
+/**
+ * Starts timing a call on its own object, for `owner`; when nothing observes RPC calls it leaves
+ * `rpcStart` at -1 and the call is not timed. See {@link endRpcTimer}.
+ *
+ * @example
+ * ```ts
+ * const call = { method: 'add', rpcStart: -1, rpcOwner: '' };
+ * startRpcTimer(call, app.instanceId);
+ * // ... the reply arrives
+ * endRpcTimer(call, 'client');
+ * ```
+ */
+export function startRpcTimer(call: RpcTimed, owner: string): void {
+  if (rpcObserver === undefined && !channels.rpcCall.hasSubscribers) return;
+  call.rpcStart = runClock();
+  call.rpcOwner = owner;
+}
+
+/**
+ * Ends a call started by {@link startRpcTimer}, failed when `err` is given: tells the observers
+ * ({@link observeRpcCalls}) and publishes it on `DIAGNOSTICS.rpcCall` when subscribed. An untimed
+ * or already ended call does nothing (one comparison).
+ */
+export function endRpcTimer(call: RpcTimed, side: 'client' | 'server', err?: unknown): void {
+  const start = call.rpcStart;
+  if (start < 0) return;
+  call.rpcStart = -1;
+  const observer = rpcObserver;
+  const ch = channels.rpcCall;
+  if (observer === undefined && !ch.hasSubscribers) return;
+  const duration = (runClock() - start) / 1000;
+  const error = err === undefined ? undefined : errorCodeOf(err);
+  if (observer !== undefined) {
+    try {
+      observer(call.rpcOwner, side, call.method, duration, error);
+    } catch (thrown) {
+      rethrowLater(thrown);
+    }
+  }
+  if (ch.hasSubscribers) {
+    ch.publish({ owner: call.rpcOwner, side, method: call.method, duration, error } satisfies RpcCallMessage);
   }
 }
 
 type AnyFunction = (...args: never[]) => unknown;
-
-/** Starts timing a call, or returns undefined (nothing measured) when nobody listens. */
-export function startRpcTimer(
-  owner: string,
-  side: 'client' | 'server',
-  method: string,
-): RpcTimer | undefined {
-  return channels.rpcCall.hasSubscribers ? new RpcTimer(owner, side, method) : undefined;
-}
 
 /**
  * Times a callback-style call as its caller: the call ends when one of its callbacks is first
@@ -273,13 +378,14 @@ export function observeClientCallbacks(
   method: string,
   params: readonly unknown[],
 ): readonly unknown[] {
-  if (!channels.rpcCall.hasSubscribers || !params.some((p) => typeof p === 'function')) return params;
-  const timer = new RpcTimer(owner, 'client', method);
+  if (!rpcObserved() || !params.some((p) => typeof p === 'function')) return params;
+  const call: RpcTimed = { method, rpcStart: -1, rpcOwner: '' };
+  startRpcTimer(call, owner);
   return params.map((p) => {
     if (typeof p !== 'function') return p;
     const fn = p as AnyFunction;
     return (...args: never[]) => {
-      timer.end();
+      endRpcTimer(call, 'client');
       return fn(...args);
     };
   });

@@ -19,7 +19,7 @@ import {
   type StreamOpenMessage,
 } from '@sidecar/core/diagnostics';
 import { METRICS } from './definitions.js';
-import { DISPATCHERS, type Handler } from './dispatcher.js';
+import { DISPATCHERS, type Handler, RPC_CALLS } from './dispatcher.js';
 import type { CounterLike, HistogramLike, Instruments, Labels } from './instruments.js';
 import { MAX_KNOWN_NAMES } from './options.js';
 import { RpcRecorder } from './rpc-recorder.js';
@@ -45,7 +45,7 @@ function counted(stream: Duplex): { read: number; written: number } {
 }
 
 /**
- * The figures of one sidecar: subscribes to core's diagnostics channels, keeps what only this
+ * The figures of one sidecar: subscribes to core's diagnostics channels (RPC calls: its direct observer), keeps what only this
  * sidecar's messages say (every message names its owner), and reports it to the instruments.
  * It resolves what it needs of the sidecar from its container: who it is (SELF), its events
  * (EVENTS: started, stopped, every stream opened) and its lifecycle (state, registry).
@@ -59,6 +59,7 @@ export class SidecarCollector {
   readonly #closedBytes = new Map<string, { read: number; written: number }>();
   readonly #pending = new Set<WithPending>();
   readonly #handlers: Array<[string, Handler]> = [];
+  readonly #rpc: RpcRecorder;
   #registry: Registry | undefined;
   /** The key of this sidecar's registry operations: its registry once loaded (a placeholder before). */
   #registryKey: object = {};
@@ -135,12 +136,11 @@ export class SidecarCollector {
       if (m.ok) this.#lastRenewal = Date.now();
       else this.#heartbeatFailures.add(1, NO_LABELS);
     });
-    const rpc = new RpcRecorder(
+    this.#rpc = new RpcRecorder(
       instruments.histogram(METRICS.rpcClient),
       instruments.histogram(METRICS.rpcServer),
       instruments.counter(METRICS.rpcErrors),
     );
-    this.#on(DIAGNOSTICS.rpcCall, rpc.record);
     this.#handlers.push([
       DIAGNOSTICS.registryOperation,
       (message) => {
@@ -172,6 +172,7 @@ export class SidecarCollector {
     if (this.#subscribed) return;
     this.#subscribed = true;
     for (const [name, fn] of this.#handlers) DISPATCHERS.get(name)?.add(this.#keyFor(name), fn);
+    RPC_CALLS.add(this.#instanceId, this.#rpc);
   }
 
   /** The key messages of `channel` name this sidecar by: its instance id, or its registry object. */
@@ -184,6 +185,7 @@ export class SidecarCollector {
     if (!this.#subscribed) return;
     this.#subscribed = false;
     for (const [name] of this.#handlers) DISPATCHERS.get(name)?.delete(this.#keyFor(name));
+    RPC_CALLS.delete(this.#instanceId);
     for (const stream of [...this.#open.keys()]) this.#closedStream(stream);
     this.#pending.clear();
   }

@@ -1,6 +1,6 @@
-import type { Attributes, Meter } from '@opentelemetry/api';
+import type { Attributes, Histogram, Meter } from '@opentelemetry/api';
 import { Counter, Gauge, type Registry as PromRegistry } from 'prom-client';
-import { LocalMetric } from './local-metrics.js';
+import { type CounterSeries, type HistogramSeries, LocalMetric } from './local-metrics.js';
 
 /** Label values by OpenTelemetry attribute name (`rpc.method`); Prometheus gets `rpc_method`. */
 export type Labels = Record<string, string>;
@@ -27,11 +27,32 @@ export interface CounterLike {
   /** The counter of one label set, for a hot path (no lookup per use). */
   bind(labels: Labels): (value: number) => void;
 }
+/** The histogram of one label set, for a hot path (no lookup per use). */
+export interface BoundHistogram {
+  record(value: number): void;
+}
 /** A histogram of both backends. */
 export interface HistogramLike {
   record(value: number, labels: Labels): void;
   /** The histogram of one label set, for a hot path (no lookup per use). */
-  bind(labels: Labels): (value: number) => void;
+  bind(labels: Labels): BoundHistogram;
+}
+
+/**
+ * One label set of a histogram on both backends: Prometheus's counted here (bucket counts read
+ * at scrape time), OpenTelemetry's recorded through its API (which takes single values only).
+ */
+class BoundSeries implements BoundHistogram {
+  constructor(
+    readonly prom: HistogramSeries | undefined,
+    readonly otel: Histogram | undefined,
+    readonly attrs: Attributes,
+  ) {}
+
+  record(value: number): void {
+    this.prom?.observe(value);
+    this.otel?.record(value, this.attrs);
+  }
 }
 
 /** Histogram buckets for durations, in seconds. */
@@ -80,10 +101,10 @@ export class Instruments {
     const p = this.prom ? new LocalMetric(def.prom, def.help, 'counter', [], this.prom) : undefined;
     const o = this.meter?.createCounter(def.otel, { description: def.help, unit: def.unit });
     const make = (labels: Labels, key: string) => {
-      const series = p?.series(key, promLabels(labels));
+      const series = p?.series(key, promLabels(labels)) as CounterSeries | undefined;
       const attrs = { ...labels } as Attributes;
       return (value: number) => {
-        if (series) LocalMetric.add(series, value);
+        if (series) series.value += value;
         o?.add(value, attrs);
       };
     };
@@ -98,16 +119,12 @@ export class Instruments {
       unit: def.unit,
       advice: { explicitBucketBoundaries: buckets },
     });
-    const make = (labels: Labels, key: string) => {
-      const series = p?.series(key, promLabels(labels));
-      const attrs = { ...labels } as Attributes;
-      return (value: number) => {
-        if (series) p?.observe(series, value);
-        o?.record(value, attrs);
-      };
-    };
+    const make = (labels: Labels, key: string) =>
+      new BoundSeries(p?.series(key, promLabels(labels)) as HistogramSeries | undefined, o, {
+        ...labels,
+      } as Attributes);
     const bound = binder(def.labels, make);
-    return { record: (value, labels) => bound(labels)(value), bind: bound };
+    return { record: (value, labels) => bound(labels).record(value), bind: bound };
   }
 
   /** A value read when collected (a gauge), or a running total read when collected (`monotonic`). */

@@ -1,63 +1,58 @@
-import type { RpcCallMessage } from '@sidecar/core/diagnostics';
-import type { CounterLike, HistogramLike } from './instruments.js';
+import type { BoundHistogram, CounterLike, HistogramLike } from './instruments.js';
 
-type Record = (seconds: number) => void;
+/** The bound histograms of one side, by method, with the last method used kept at hand. */
+class SideRecorder {
+  readonly #byMethod = new Map<string, BoundHistogram>();
+  #lastMethod = '';
+  #last: BoundHistogram | undefined;
+
+  constructor(readonly histogram: HistogramLike) {}
+
+  /** Records a successful call of `method` that took `seconds`. */
+  record(method: string, seconds: number): void {
+    let bound = this.#last;
+    if (bound === undefined || method !== this.#lastMethod) {
+      bound = this.#byMethod.get(method);
+      if (bound === undefined) {
+        bound = this.histogram.bind({ 'rpc.system': 'pillion', 'rpc.method': method, 'error.type': '' });
+        this.#byMethod.set(method, bound);
+      }
+      this.#last = bound;
+      this.#lastMethod = method;
+    }
+    bound.record(seconds);
+  }
+}
 
 /**
  * Records finished RPC calls (`rpc.client.call.duration`, `rpc.server.call.duration`,
  * `sidecar.rpc.errors`). The hottest path of the metrics, every call on both sides: a successful
- * call costs one map lookup by method and a few additions, through a histogram series bound once
- * per method (and the last method seen per side is kept at hand, skipping even that lookup).
+ * call is one comparison with the side's last method (else a map lookup) and one histogram
+ * observation counted in place (a bucket count, the sum and the count; prom-client reads them at
+ * scrape time).
  */
 export class RpcRecorder {
-  readonly #client = new Map<string, Record>();
-  readonly #server = new Map<string, Record>();
-  #lastClient = '';
-  #lastClientRecord: Record | undefined;
-  #lastServer = '';
-  #lastServerRecord: Record | undefined;
+  readonly #client: SideRecorder;
+  readonly #server: SideRecorder;
 
   constructor(
     readonly clientDuration: HistogramLike,
     readonly serverDuration: HistogramLike,
     readonly errors: CounterLike,
-  ) {}
-
-  /** Records one call (a message of DIAGNOSTICS.rpcCall). */
-  readonly record = (m: RpcCallMessage): void => {
-    if (m.error !== undefined) {
-      this.#failed(m);
-      return;
-    }
-    const method = m.method;
-    if (m.side === 'client') {
-      if (method !== this.#lastClient || this.#lastClientRecord === undefined) {
-        this.#lastClientRecord = this.#bound(this.#client, this.clientDuration, method);
-        this.#lastClient = method;
-      }
-      this.#lastClientRecord(m.duration);
-    } else {
-      if (method !== this.#lastServer || this.#lastServerRecord === undefined) {
-        this.#lastServerRecord = this.#bound(this.#server, this.serverDuration, method);
-        this.#lastServer = method;
-      }
-      this.#lastServerRecord(m.duration);
-    }
-  };
-
-  #bound(cache: Map<string, Record>, histogram: HistogramLike, method: string): Record {
-    let record = cache.get(method);
-    if (!record) {
-      record = histogram.bind({ 'rpc.system': 'pillion', 'rpc.method': method, 'error.type': '' });
-      cache.set(method, record);
-    }
-    return record;
+  ) {
+    this.#client = new SideRecorder(clientDuration);
+    this.#server = new SideRecorder(serverDuration);
   }
 
-  #failed(m: RpcCallMessage): void {
-    const histogram = m.side === 'client' ? this.clientDuration : this.serverDuration;
-    const error = m.error as string;
-    histogram.record(m.duration, { 'rpc.system': 'pillion', 'rpc.method': m.method, 'error.type': error });
-    this.errors.add(1, { side: m.side, 'rpc.method': m.method, 'error.type': error });
+  /** Records one finished call (what core's `observeRpcCalls` reports, without the owner). */
+  record(side: 'client' | 'server', method: string, seconds: number, error: string | undefined): void {
+    if (error !== undefined) this.#failed(side, method, seconds, error);
+    else (side === 'client' ? this.#client : this.#server).record(method, seconds);
+  }
+
+  #failed(side: 'client' | 'server', method: string, seconds: number, error: string): void {
+    const histogram = side === 'client' ? this.clientDuration : this.serverDuration;
+    histogram.record(seconds, { 'rpc.system': 'pillion', 'rpc.method': method, 'error.type': error });
+    this.errors.add(1, { side, 'rpc.method': method, 'error.type': error });
   }
 }

@@ -5,7 +5,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSidecar, type InstanceRecord } from '@sidecar/core';
-import { DIAGNOSTICS } from '@sidecar/core/diagnostics';
+import { DIAGNOSTICS, rpcObserved } from '@sidecar/core/diagnostics';
 import { eventually } from '@sidecar/core/testing';
 import { tcp } from '@sidecar/transport-tcp';
 import { createDevCa, issuePeerCertificate, type PemPair, tls } from '@sidecar/transport-tls';
@@ -245,9 +245,14 @@ describe('metrics over TCP and TLS', () => {
     await plain.start();
     expect(plain.record.metadata).toEqual({});
     expect(subscribed()).toEqual([]);
+    expect(rpcObserved()).toBe(false);
     const measured = await peer('measured', registry, [tcp()]);
-    expect(subscribed().sort()).toEqual(Object.values(DIAGNOSTICS).sort());
+    // RPC calls are observed directly (observeRpcCalls), the other points through their channels.
+    const channels = Object.values(DIAGNOSTICS).filter((name) => name !== DIAGNOSTICS.rpcCall);
+    expect(subscribed().sort()).toEqual(channels.sort());
+    expect(rpcObserved()).toBe(true);
     await measured.stop();
     expect(subscribed()).toEqual([]);
+    expect(rpcObserved()).toBe(false);
   });
 });

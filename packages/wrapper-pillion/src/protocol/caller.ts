@@ -73,7 +73,7 @@ export class Caller {
       call = new PromiseCall(generateId(), method, resolve, reject);
     });
     const pending = call as PromiseCall;
-    pending.timer = startRpcTimer(this.#owner, 'client', method);
+    startRpcTimer(pending, this.#owner);
     try {
       this.#issue(pending, args);
     } catch (err) {

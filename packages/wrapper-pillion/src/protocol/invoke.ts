@@ -1,4 +1,4 @@
-import type { RpcTimer } from '@sidecar/core/diagnostics';
+import { endRpcTimer, type RpcTimed, rpcObserved, startRpcTimer } from '@sidecar/core/diagnostics';
 import { isObject } from './messages.js';
 import type { RemoteFunction } from './pending.js';
 
@@ -37,14 +37,13 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 
 /**
  * An incoming call being served: where an `error` goes when a reply cannot be sent, and whether
- * its reply callback (its last function parameter) has been called. One object per call.
+ * its reply callback (its last function parameter) has been called, and when it started (for
+ * metrics, see core's diagnostics). One object per call.
  */
-export interface ReplyTo {
+export interface ReplyTo extends RpcTimed {
   id: string | number;
   method: string;
   replied: boolean;
-  /** Times the call for metrics (ended when the reply is sent), when something listens. */
-  timer: RpcTimer | undefined;
 }
 
 /** What `invokeProvided` needs from the session. */
@@ -63,7 +62,8 @@ export interface InvokeHost {
  * indices) become functions. A throw is reported through `host.failed`. If the method returns a
  * promise, a rejection is reported too, and a resolved value other than `undefined` is passed to
  * the call's last callback, unless the method already invoked that callback itself: so both
- * `(name, cb) => cb('hi')` and `async (name) => 'hi'` answer a promise call.
+ * `(name, cb) => cb('hi')` and `async (name) => 'hi'` answer a promise call. The call is timed
+ * for metrics as served by `owner` (the sidecar's instance id) when something listens.
  */
 export function invokeProvided(
   host: InvokeHost,
@@ -72,14 +72,14 @@ export function invokeProvided(
   functions: readonly number[] | undefined,
   id: string | number,
   method: string,
-  timer?: RpcTimer,
+  owner = '',
 ): void {
   let args = params;
   let call: ReplyTo | undefined;
   let replyIndex = -1;
   if (functions && functions.length > 0) {
     for (let i = 0; i < functions.length; i++) replyIndex = Math.max(replyIndex, functions[i] as number);
-    call = { id, method, replied: false, timer };
+    call = { id, method, replied: false, rpcStart: -1, rpcOwner: '' };
     args = params.slice();
     for (let i = 0; i < functions.length; i++) {
       const k = functions[i] as number;
@@ -87,16 +87,19 @@ export function invokeProvided(
       args[k] = host.remoteFunction(name, call, k === replyIndex);
     }
   }
+  // Timed on its reply's tracking, or (no callbacks) on an object of its own when something listens.
+  const timed = call ?? (rpcObserved() ? { method, rpcStart: -1, rpcOwner: '' } : undefined);
+  if (timed) startRpcTimer(timed, owner);
   try {
     const result = fn(...args);
     if (!isThenable(result)) {
-      if (!call) timer?.end();
+      if (!call && timed) endRpcTimer(timed, 'server');
       return;
     }
     const reply = call && (args[replyIndex] as RemoteFunction);
     result.then(
       (value) => {
-        timer?.end();
+        if (timed) endRpcTimer(timed, 'server');
         if (value === undefined || !reply || call?.replied) return;
         try {
           reply(value);
@@ -105,12 +108,12 @@ export function invokeProvided(
         }
       },
       (err: unknown) => {
-        timer?.end(err ?? 'error');
+        if (timed) endRpcTimer(timed, 'server', err ?? 'error');
         host.failed(id, method, err);
       },
     );
   } catch (err) {
-    timer?.end(err ?? 'error');
+    if (timed) endRpcTimer(timed, 'server', err ?? 'error');
     host.failed(id, method, err);
   }
 }

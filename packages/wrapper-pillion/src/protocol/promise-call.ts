@@ -1,4 +1,4 @@
-import type { RpcTimer } from '@sidecar/core/diagnostics';
+import { endRpcTimer, type RpcTimed } from '@sidecar/core/diagnostics';
 import { onAbort as whenAborted } from '@sidecar/core/plugin-kit';
 import type { PendingCall, PendingCallback } from './pending.js';
 
@@ -7,7 +7,7 @@ import type { PendingCall, PendingCallback } from './pending.js';
  * object, so a call without a timeout or signal allocates no closures besides the promise's
  * executor. Its reply callback has no function: the session calls `settle` with the arguments.
  */
-export class PromiseCall implements PendingCall, PendingCallback {
+export class PromiseCall implements PendingCall, PendingCallback, RpcTimed {
   /** Its callbacks still pending: its reply's name last, after any function callbacks. */
   readonly callbacks: string[];
   /** The name of its reply callback, `x_<id>` (it is that callback's entry). */
@@ -15,8 +15,9 @@ export class PromiseCall implements PendingCall, PendingCallback {
   /** As its own reply's entry in the callback table: no function, the call is this. */
   readonly fn = undefined;
   expiresAt = 0;
-  /** Times the call for metrics, when something listens (see core's diagnostics). */
-  timer: RpcTimer | undefined;
+  /** When the call started, for metrics when something listens, else -1 (see core's diagnostics). */
+  rpcStart = -1;
+  rpcOwner = '';
   #timer: NodeJS.Timeout | undefined;
   #unwatch: (() => void) | undefined;
 
@@ -37,14 +38,14 @@ export class PromiseCall implements PendingCall, PendingCallback {
   /** Resolves with the value when the reply has one argument (or none), else with all of them. */
   settle(values: unknown[]): void {
     if (this.#timer || this.#unwatch) this.#release();
-    this.timer?.end();
+    endRpcTimer(this, 'client');
     this.resolve(values.length <= 1 ? values[0] : values);
   }
 
   /** Rejects with `error`. */
   fail(error: Error): void {
     if (this.#timer || this.#unwatch) this.#release();
-    this.timer?.end(error);
+    endRpcTimer(this, 'client', error);
     this.reject(error);
   }
 

@@ -1,5 +1,5 @@
 import { ProtocolError } from '@sidecar/core';
-import { startRpcTimer } from '@sidecar/core/diagnostics';
+import { endRpcTimer } from '@sidecar/core/diagnostics';
 import { ReplyFailedError } from '../errors.js';
 import { Caller } from './caller.js';
 import { checkCall, type InvokeHost, invokeProvided, messageOf, type ReplyTo } from './invoke.js';
@@ -158,7 +158,7 @@ export class PillionSession {
     if (entry) {
       let args = params;
       if (functions && functions.length > 0) {
-        const call: ReplyTo = { id, method, replied: false, timer: undefined };
+        const call: ReplyTo = { id, method, replied: false, rpcStart: -1, rpcOwner: '' };
         args = params.slice();
         for (let i = 0; i < functions.length; i++) {
           const k = functions[i] as number;
@@ -179,8 +179,7 @@ export class PillionSession {
       this.#replyError(id, notFoundText(method));
       return;
     }
-    const timer = startRpcTimer(this.#owner, 'server', method);
-    invokeProvided(this.#host, fn, params, functions, id, method, timer);
+    invokeProvided(this.#host, fn, params, functions, id, method, this.#owner);
   }
 
   #onUnknown(type: unknown): void {
@@ -203,7 +202,7 @@ export class PillionSession {
     return (...args: unknown[]) => {
       if (isReply) {
         call.replied = true;
-        call.timer?.end();
+        endRpcTimer(call, 'server');
       }
       if (this.#closed) return;
       try {
