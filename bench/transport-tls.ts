@@ -109,7 +109,13 @@ let nextReceived: ((stream: Duplex) => void) | undefined;
 server.on('stream', (stream) => {
   stream.on('error', () => {});
   if (nextReceived) nextReceived(stream);
-  else stream.resume();
+  else {
+    // A connect-loop stream: end this side when the caller ends its own (streams are half-open),
+    // or the server would hold every one of them and close the oldest silent ones (standbys) at
+    // maxIncomingConnections.
+    stream.resume();
+    stream.once('end', () => stream.end());
+  }
 });
 
 /** The byte count of the next stream `take` is handed, once it ends. */
