@@ -204,6 +204,19 @@ async function main(): Promise<void> {
         cpu.raw ?? [],
       ),
       compareSamples(
+        {
+          ...throughputRow(
+            'CPU of both processes per GB, to() stream (its connect included)',
+            'raw net socket',
+            '<= 1.02',
+          ),
+          unit: 'ms/GB',
+          better: 'lower',
+        },
+        cpu.to ?? [],
+        cpu.raw ?? [],
+      ),
+      compareSamples(
         throughputRow(
           `throughput, connect() stream (${LIBP2P_ROUNDS} x ${TOTAL / 2 ** 20} MiB)`,
           'js-libp2p tcp+noise+yamux stream',
