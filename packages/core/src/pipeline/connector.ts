@@ -15,7 +15,7 @@ import { delay } from '../util/abort.js';
 import type { HelloPeer } from '../wire/hello.js';
 import { checkDialPolicy, type DialPolicy } from './dial-policy.js';
 import { type Attempt, type Candidate, isHopeless, raceDials } from './dial-race.js';
-import { offerHello } from './handshake.js';
+import { encodeOffer, offerHello } from './handshake.js';
 
 /** How long a connect may take: a deadline (ms since epoch) and, optionally, the caller's signal. */
 export interface ConnectLimits {
@@ -93,6 +93,8 @@ function keyOf(record: InstanceRecord, candidate: Candidate): string {
 export class Connector {
   readonly #options: ConnectorOptions;
   readonly #turn = new Map<string, number>();
+  /** The hello to each record (plain, standby) encoded once: lookups reuse the record object. */
+  readonly #hellos = [new WeakMap<InstanceRecord, Buffer>(), new WeakMap<InstanceRecord, Buffer>()];
 
   readonly #now: () => number;
 
@@ -243,7 +245,7 @@ export class Connector {
   async #hello(record: InstanceRecord, attempt: Attempt, standby: boolean): Promise<Connection> {
     const socket = attempt.socket as Duplex;
     try {
-      const welcomed = await offerHello(socket, this.#options.local, record, attempt.where, standby);
+      const welcomed = await offerHello(socket, this.#helloTo(record, standby), record, attempt.where);
       return {
         socket,
         peer: welcomed.peer,
@@ -254,6 +256,16 @@ export class Connector {
     } catch (err) {
       throw attempt.signal.aborted ? attempt.signal.reason : err;
     }
+  }
+
+  #helloTo(record: InstanceRecord, standby: boolean): Buffer {
+    const cache = this.#hellos[standby ? 1 : 0] as WeakMap<InstanceRecord, Buffer>;
+    let hello = cache.get(record);
+    if (!hello) {
+      hello = encodeOffer(this.#options.local, record, standby);
+      cache.set(record, hello);
+    }
+    return hello;
   }
 
   /**

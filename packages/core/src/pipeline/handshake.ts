@@ -46,22 +46,29 @@ export interface Welcomed {
   standby: boolean;
 }
 
+/** The caller's hello from `self` to the instance of `record` (a standby one when `standby`). */
+export function encodeOffer(self: HelloPeer, record: InstanceRecord, standby: boolean): Buffer {
+  const to = { name: record.name, instanceId: record.instanceId };
+  return encodeHello(
+    standby ? { type: 'hello', from: self, to, standby } : { type: 'hello', from: self, to },
+  );
+}
+
 /**
- * The caller's half, on a dialled socket: sends the hello for `record` (a standby one when
- * `standby`), reads the answer and checks it comes from that very instance. Resolves with the
- * peer; on anything else destroys the socket and rejects (HelloRefusedError, ProtocolError,
- * ConnectionClosedError). `where` names the endpoint in error messages.
+ * The caller's half, on a dialled socket: sends `hello` (encodeOffer's frame for `record`), reads
+ * the answer and checks it comes from that very instance. Resolves with the peer; on anything
+ * else destroys the socket and rejects (HelloRefusedError, ProtocolError, ConnectionClosedError).
+ * `where` names the endpoint in error messages.
  */
 export async function offerHello(
   socket: Duplex,
-  self: HelloPeer,
+  hello: Buffer,
   record: InstanceRecord,
   where: string,
-  standby = false,
 ): Promise<Welcomed> {
   try {
     socket.on('error', noop);
-    socket.write(helloOf(self, record, standby));
+    socket.write(hello);
     const answer = await readHello(socket);
     if (answer.type === 'refuse') {
       const hint = REFUSAL_HINTS[answer.reason];
@@ -202,36 +209,6 @@ export async function acceptHello(
   } finally {
     clearTimeout(timer);
   }
-}
-
-/**
- * The hello for each (local identity, record, standby) encoded once: the registry's lookup cache
- * hands out the same record object until the record changes, so a connect by name to a peer
- * already looked up writes a frame encoded before.
- */
-const hellos = new WeakMap<HelloPeer, WeakMap<InstanceRecord, [Buffer?, Buffer?]>>();
-
-function helloOf(self: HelloPeer, record: InstanceRecord, standby: boolean): Buffer {
-  let byRecord = hellos.get(self);
-  if (!byRecord) {
-    byRecord = new WeakMap();
-    hellos.set(self, byRecord);
-  }
-  let frames = byRecord.get(record);
-  if (!frames) {
-    frames = [];
-    byRecord.set(record, frames);
-  }
-  const slot = standby ? 1 : 0;
-  let frame = frames[slot];
-  if (!frame) {
-    const to = { name: record.name, instanceId: record.instanceId };
-    frame = encodeHello(
-      standby ? { type: 'hello', from: self, to, standby } : { type: 'hello', from: self, to },
-    );
-    frames[slot] = frame;
-  }
-  return frame;
 }
 
 /** The welcome of each local identity, encoded once: it is the same for every caller. */
