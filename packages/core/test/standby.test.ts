@@ -170,7 +170,7 @@ describe('standby connections', () => {
   it('a standby the callee closes (it died, or dropped it) is never handed out: the next stream dials anew', async () => {
     const hellos: Array<Record<string, unknown>> = [];
     // A callee from the hello format that offers standbys, then closes each one it gets (FIN).
-    const callee = await rawCallee(hellos, { features: ['standby'], closeStandbys: true });
+    const callee = await rawCallee(hellos, { features: ['standby'], onStandby: 'close' });
     const registry = await registerRaw(callee);
     try {
       const caller = await started('caller', { transports: ['tcp'], standby: 1 });
@@ -178,6 +178,24 @@ describe('standby connections', () => {
       await eventually(() => expect(hellos.filter((h) => h.standby === true)).toHaveLength(1));
       await new Promise((r) => setTimeout(r, 100)); // its FIN has arrived
       expect(await roundTrip(caller, 'two')).toBe('two'); // a new connection, not the dead standby
+      expect(hellos.filter((h) => h.standby === undefined)).toHaveLength(2);
+    } finally {
+      await registry.stop();
+      callee.close();
+    }
+  });
+
+  it('a callee that writes on an unused standby gets it closed, never handed out: its bytes reach no stream', async () => {
+    const hellos: Array<Record<string, unknown>> = [];
+    const callee = await rawCallee(hellos, { features: ['standby'], onStandby: 'talk' });
+    const registry = await registerRaw(callee);
+    try {
+      const caller = await started('caller', { transports: ['tcp'], standby: 1 });
+      expect(await roundTrip(caller, 'one')).toBe('one');
+      await eventually(() => expect(hellos.filter((h) => h.standby === true)).toHaveLength(1));
+      await new Promise((r) => setTimeout(r, 100)); // its bytes have arrived
+      // A new connection: the reply is the echo alone, not 'unasked' + the echo.
+      expect(await roundTrip(caller, 'two')).toBe('two');
       expect(hellos.filter((h) => h.standby === undefined)).toHaveLength(2);
     } finally {
       await registry.stop();
@@ -205,11 +223,12 @@ describe('standby connections', () => {
 /**
  * A callee written from the hello format (wire/hello.ts), not with core: it echoes every stream.
  * By default it speaks as before standby connections (its welcome lists no features).
- * `closeStandbys`: it closes each standby connection right after its welcome.
+ * `onStandby`: what it does on each standby connection right after its welcome: close it, or
+ * write to it before any ACTIVATE (a hostile callee).
  */
 function rawCallee(
   hellos: Array<Record<string, unknown>>,
-  options: { features?: string[]; closeStandbys?: boolean } = {},
+  options: { features?: string[]; onStandby?: 'close' | 'talk' } = {},
 ): Promise<Server> {
   return new Promise((resolve) => {
     const server = createServer({ allowHalfOpen: true }, (socket: Socket) => {
@@ -219,7 +238,9 @@ function rawCallee(
         const from = { name: 'server', instanceId: 'raw1', namespace: 'default' };
         const features = options.features;
         socket.write(encodeHello(features ? { type: 'welcome', from, features } : { type: 'welcome', from }));
-        if ((frame as { standby?: boolean }).standby && options.closeStandbys) socket.end();
+        const standby = (frame as { standby?: boolean }).standby === true;
+        if (standby && options.onStandby === 'close') socket.end();
+        else if (standby && options.onStandby === 'talk') socket.write('unasked');
         else socket.pipe(socket);
       });
     });
